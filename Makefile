@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# volsnap top-level build.
+#
+#   make                 module for the newest installed Debian kernel + tools
+#   make KVER=6.1.0-50-amd64        ... for that kernel (/lib/modules/KVER/build)
+#   make KDIR=/path/to/tree         ... for any prepared kernel tree
+#   make test            the whole suite in QEMU on 6.1, 6.12 and the debug kernel
+#   make demo            boot a VM and show volsnap at work
+#   make check           static checks (W=1, sparse, checkpatch, kernel-doc, ...)
+#
+# The module is built in a per-kernel directory under build/, so one tree
+# serves several kernels without rebuilds stepping on each other.
+
+VERSION := 0.1.0
+
+# Never `uname -r`: the machine that builds is not the one that runs it.
+KVER ?= $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n1 | cut -d/ -f4)
+KDIR ?= /lib/modules/$(KVER)/build
+KNAME ?= $(or $(KVER),$(notdir $(abspath $(KDIR))))
+KOUT ?= $(CURDIR)/build/$(KNAME)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -I$(CURDIR)/uapi
+# snapctl's libraries, from util-linux (pkg-config names)
+PKGS :=
+ifneq ($(PKGS),)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+endif
+
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
+UAPI_HDRS := $(wildcard uapi/linux/*.h)
+
+.PHONY: all module tools tests clean test demo check deps
+
+all: module tools
+
+module: $(KOUT)/kmod/volsnap.ko
+
+$(KOUT)/kmod/volsnap.ko: $(KMOD_SRCS) $(UAPI_HDRS)
+	@test -f $(KDIR)/Makefile || { echo "no kernel tree at $(KDIR) (set KVER= or KDIR=; tests/vm/deps.sh installs Debian's)"; exit 1; }
+	@mkdir -p $(KOUT)/kmod $(KOUT)/uapi/linux
+	@cp -p $(KMOD_SRCS) $(KOUT)/kmod/
+	@cp -p $(UAPI_HDRS) $(KOUT)/uapi/linux/
+	$(MAKE) -C $(KDIR) M=$(KOUT)/kmod VOLSNAP_VERSION=$(VERSION) $(KBUILD_ARGS) modules
+
+tools: tools/snapctl/snapctl
+
+tools/snapctl/snapctl: $(wildcard tools/snapctl/*.c tools/snapctl/*.h) $(UAPI_HDRS)
+	$(CC) $(CFLAGS) -DSNAPCTL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
+		-o $@ $(filter %.c,$^) $(PKG_LIBS)
+
+tests:
+	$(MAKE) -C tests
+
+deps:
+	tests/vm/deps.sh
+
+test:
+	tests/run
+
+demo:
+	tests/demo
+
+check:
+	tests/check
+
+clean:
+	rm -rf build tools/snapctl/snapctl

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Static checks, one TAP point each: W=1 + sparse builds of the module for
+# every installed Debian kernel, checkpatch --strict, kernel-doc, a -Wpadded
+# probe of the UAPI header, shellcheck. Run by tests/run; alone:
+#   tests/static/check.sh
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+ktools=$(tests/vm/kernel-tools.sh) || exit 1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+n=0
+failed=0
+
+point() {	# point OK|FAIL DESCRIPTION [LOGFILE]
+	n=$((n + 1))
+	if [ "$1" = OK ]; then
+		echo "ok $n $2"
+	else
+		failed=1
+		echo "not ok $n $2"
+		[ -n "${3:-}" ] && sed 's/^/# /' "$3" | head -n 60
+	fi
+}
+
+run() {	# run DESCRIPTION COMMAND... - ok when it exits 0 and prints nothing
+	local desc=$1 log=$out/log
+	shift
+	if "$@" > "$log" 2>&1 && [ ! -s "$log" ]; then
+		point OK "$desc"
+	else
+		point FAIL "$desc" "$log"
+	fi
+}
+
+c_sources=(kmod/*.c kmod/*.h uapi/linux/*.h)
+
+# The module must build without a warning from W=1 or sparse.
+# shellcheck disable=SC2317  # called through run()
+wbuild() {
+	local kver=$1 log=$out/wbuild
+	make -s -C "$top" module KVER="$kver" KNAME="check-$kver" \
+		KBUILD_ARGS="W=1 C=2 CHECK=sparse KCFLAGS=-Werror" > "$log" 2>&1 || { cat "$log"; return 1; }
+	# sparse reports warnings but does not fail on them.
+	grep -E 'warning|error' "$log" | grep -v 'Skipping BTF' || true
+}
+for d in /lib/modules/*/build; do
+	kver=$(basename "$(dirname "$d")")
+	run "W=1 + sparse build for $kver" wbuild "$kver"
+done
+rm -rf "$top"/build/check-*
+
+run "checkpatch --strict (kmod, uapi)" \
+	perl "$ktools/scripts/checkpatch.pl" --no-tree --strict --quiet \
+	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "${c_sources[@]}"
+# User space has no <linux/compiler_attributes.h>: __printf is ours to define.
+run "checkpatch --strict (snapctl, tests)" \
+	perl "$ktools/scripts/checkpatch.pl" --no-tree --strict --quiet \
+	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,NEW_TYPEDEFS,SPLIT_STRING,PREFER_DEFINED_ATTRIBUTE_MACRO \
+	-f tools/snapctl/*.[ch] tests/*/*.[ch]
+
+kdoc=$(printf '%s\n' /usr/src/linux-headers-*-common/scripts/kernel-doc | sort -V | tail -n1)
+run "kernel-doc (uapi, kmod)" perl "$kdoc" -none -Wall "${c_sources[@]}"
+
+run "UAPI header: -Wpadded probe" \
+	cc -std=gnu11 -Wall -Wextra -Wpadded -Werror -Iuapi \
+	-o "$out/probe" tests/static/uapi-probe.c
+
+mapfile -t scripts < <(git ls-files '*.sh' tests/run tests/demo .ci/run 2>/dev/null; \
+	find tests tools .ci -name '*.sh' -o -path tests/run -o -path tests/demo -o -path .ci/run)
+mapfile -t scripts < <(printf '%s\n' "${scripts[@]}" | sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+run "shellcheck (${#scripts[@]} scripts)" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
+
+run "python: vmtest.py compiles" python3 -m py_compile tests/vm/vmtest.py
+echo "1..$n"
+exit $failed

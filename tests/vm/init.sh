@@ -1,0 +1,81 @@
+#!/bin/sh
+# /init of the test initramfs (busybox sh). Loads the kernel modules the
+# tests need, then runs each test listed in /tests/list with a time limit,
+# framing its output with @@VS markers for the host runner, and scanning the
+# kernel log after each test. Powers off when done.
+# shellcheck shell=dash
+
+/bin/busybox --install -s /bin
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mkdir -p /proc /sys /dev /tmp /run /mnt
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/mounts /etc/mtab
+hostname volsnap-vm
+
+# Kernel modules: one "name.ko [params]" per line, in dependency order.
+if [ -f /lib/modules/boot.list ]; then
+	while read -r ko params; do
+		# shellcheck disable=SC2086  # params are split on purpose
+		insmod "/lib/modules/$ko" $params ||
+			echo "@@VS warn cannot load $ko"
+	done < /lib/modules/boot.list
+fi
+mdev -s 2>/dev/null
+
+# Keep the console for the test output; the log is read with dmesg.
+echo 1 > /proc/sys/kernel/printk_ratelimit_burst 2>/dev/null
+echo "@@VS boot $(uname -r) $(cut -d' ' -f1 /proc/uptime)s"
+
+BAD='BUG:|WARNING:|Oops|KASAN|UBSAN|possible recursive locking|circular locking dependency|inconsistent lock state|suspicious RCU usage|rcu_sched self-detected stall|detected stall|hung_task|blocked for more than|soft lockup|kernel BUG|general protection fault|unreferenced object|list_add corruption|list_del corruption|refcount_t:'
+
+# scan_log NAME - report kernel log lines written since the last scan that
+# show a kernel bug; the host fails NAME and prints the excerpt.
+scan_log() {
+	dmesg -c > /tmp/klog 2>/dev/null
+	if grep -Eq "$BAD" /tmp/klog; then
+		echo "@@VS klog-begin $1"
+		grep -E -A 30 "$BAD" /tmp/klog | head -n 80
+		echo "@@VS klog-end $1"
+	fi
+}
+
+scan_log boot
+# shellcheck disable=SC1091  # written by vmtest.py
+. /tests/env
+while read -r name timeout; do
+	[ -n "$name" ] || continue
+	echo "@@VS begin $name"
+	cd "/tests/${name%/*}" || exit 1
+	timeout -s KILL "$timeout" "/tests/$name" < /dev/null 2>&1
+	rc=$?
+	cd /
+	scan_log "$name"
+	echo "@@VS end $name $rc"
+done < /tests/list
+
+if [ -f /sys/kernel/debug/kmemleak ]; then
+	echo "@@VS begin kmemleak/scan"
+	# Two scans: kmemleak reports an object only once it has stayed
+	# unreferenced over a scan that follows its minimum age.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	if [ -s /sys/kernel/debug/kmemleak ]; then
+		echo "not ok 1 kmemleak scan is empty"
+		head -n 60 /sys/kernel/debug/kmemleak
+	else
+		echo "ok 1 kmemleak scan is empty"
+	fi
+	scan_log kmemleak/scan
+	echo "@@VS end kmemleak/scan 0"
+fi
+echo "@@VS done"
+sync
+poweroff -f

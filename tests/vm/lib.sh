@@ -1,0 +1,43 @@
+#!/bin/bash
+# Shared helpers for the VM test scripts: cache location and a private apt
+# configuration derived from the system's own Debian sources file.
+# shellcheck disable=SC2034  # variables are used by the scripts sourcing this
+
+VOLSNAP_CACHE=${VOLSNAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/volsnap}
+mkdir -p "$VOLSNAP_CACHE"
+
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+log() { echo "${0##*/}: $*" >&2; }
+
+# debian_sources_file - the system's deb822 Debian sources file
+debian_sources_file() {
+	local f
+	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && grep -q '^Suites:.*bookworm' "$f" && { echo "$f"; return; }
+	done
+	die "no deb822 Debian sources file for bookworm under /etc/apt/sources.list.d"
+}
+
+# derive_sources SUITE - print the first stanza of the Debian sources file
+# (the main archive, not security) with its Suites: line set to SUITE.
+derive_sources() {
+	awk -v suite="$1" 'BEGIN { RS = ""; ORS = "\n\n" }
+		NR == 1 { sub(/Suites:[^\n]*/, "Suites: " suite); print }' \
+		"$(debian_sources_file)"
+}
+
+# private_apt SUITE - set APT_OPTS to an apt configuration that only sees
+# SUITE, kept under the cache, leaving the system's sources untouched.
+private_apt() {
+	local d="$VOLSNAP_CACHE/apt-$1"
+	mkdir -p "$d/sources.list.d" "$d/lists/partial" "$d/cache/archives/partial"
+	derive_sources "$1" > "$d/sources.list.d/$1.sources"
+	APT_OPTS=(-o "Dir::Etc::SourceList=/dev/null"
+		  -o "Dir::Etc::SourceParts=$d/sources.list.d"
+		  -o "Dir::State::Lists=$d/lists"
+		  -o "Dir::Cache=$d/cache"
+		  -o "Dir::State::status=/dev/null")
+	if [ -z "$(find "$d/lists" -name '*Packages*' -mmin -720 2>/dev/null)" ]; then
+		apt-get "${APT_OPTS[@]}" update -q >&2 || die "apt-get update for $1 failed"
+	fi
+}

@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Run volsnap's tests inside QEMU (TCG) on one or more kernels.
+
+For each kernel: build volsnap.ko against that kernel's tree, build an
+initramfs (busybox, the kernel modules and user-space tools the tests need,
+the tests), boot it with scratch virtio disks backed by sparse files, and
+read the results from the serial console. The guest frames each test with
+@@VS markers; between them the test prints TAP. A test fails when any of
+its TAP points fails, when it exits non-zero, when the guest's kernel log
+shows a bug report after it, or when the guest hangs or dies during it.
+
+Closes with one line: "N passed, N failed, N skipped". Exit status 0 only
+when nothing failed.
+"""
+
+import argparse
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VM = os.path.join(TOP, "tests", "vm")
+CACHE = os.environ.get("VOLSNAP_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "volsnap")
+
+# Kernel modules loaded at boot on the stock kernels, in this order, with
+# their parameters. Debug kernels have all of them built in.
+BOOT_MODULES = [
+    ("virtio_pci", ""), ("virtio_blk", ""), ("crc32c_generic", ""),
+    ("libcrc32c", ""), ("ext4", ""), ("xfs", ""), ("loop", ""),
+    ("dm_mod", ""), ("dm_snapshot", ""), ("dm_flakey", ""), ("dm_delay", ""),
+    ("null_blk", "nr_devices=0"), ("brd", "rd_nr=0"),
+]
+
+# User-space programs the tests call, copied with their shared libraries.
+GUEST_TOOLS = ["fio", "mkfs.ext4", "mke2fs", "e2fsck", "debugfs", "mkfs.xfs",
+               "xfs_repair", "xfs_io", "xfs_db", "dmsetup", "jq", "blockdev",
+               "cmp", "setpriv", "sfdisk", "blkid", "lsblk"]
+
+DISKS = [("origin", "1G"), ("store", "1G"), ("scratch1", "1G"), ("scratch2", "1G")]
+
+DEFAULT_TIMEOUT = 300
+BOOT_TIMEOUT = 180
+
+
+def log(msg):
+    print(f"vmtest: {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def out(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+class Kernel:
+    """A kernel to test on: its image, its modules and its build tree."""
+
+    def __init__(self, name):
+        self.name = name
+        if name == "debug":
+            d = out([os.path.join(VM, "debug-kernel.sh")]).strip()
+            self.vmlinuz = os.path.join(d, "bzImage")
+            self.kdir = os.path.join(d, "build")
+            self.abi = "debug"
+            self.modroot = None
+        else:
+            suite = {"6.1": "bookworm", "6.12": "bookworm-backports"}[name]
+            stamp = os.path.join(CACHE, f"kernel-{suite}.abi")
+            if not os.path.exists(stamp):
+                run([os.path.join(VM, "deps.sh")], stdout=subprocess.DEVNULL)
+            self.abi = open(stamp).read().strip()
+            kd = os.path.join(CACHE, "kernels", self.abi)
+            self.vmlinuz = os.path.join(kd, "vmlinuz")
+            self.kdir = f"/lib/modules/{self.abi}/build"
+            self.modroot = os.path.join(kd, "root")
+        self.kname = self.abi
+        self.out = os.path.join(TOP, "build", self.kname)
+
+
+def build(kernels):
+    log("building snapctl and tests")
+    run(["make", "-s", "-C", TOP, "tools", "tests"])
+    for k in kernels:
+        log(f"building volsnap.ko for {k.name} ({k.abi})")
+        run(["make", "-s", "-C", TOP, "module", f"KDIR={k.kdir}", f"KNAME={k.kname}"])
+
+
+def copy_with_libs(path, root, dst=None):
+    """Copy an ELF program (to dst, default its own path) and every shared
+    library it needs into root; dst=False copies only the libraries."""
+    if dst is not False:
+        dst = os.path.join(root, (dst or path).lstrip("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(path, dst)
+    try:
+        ldd = out(["ldd", path])
+    except subprocess.CalledProcessError:
+        return  # static
+    for line in ldd.splitlines():
+        m = re.search(r"(/\S+)\s+\(0x", line)
+        if not m:
+            continue
+        name, lib = m.group(1), os.path.realpath(m.group(1))
+        for path in (lib, name):
+            ldst = os.path.join(root, path.lstrip("/"))
+            if os.path.lexists(ldst):
+                continue
+            os.makedirs(os.path.dirname(ldst), exist_ok=True)
+            if path == lib:
+                shutil.copy2(lib, ldst)
+            else:
+                os.symlink(os.path.relpath(os.path.join(root, lib.lstrip("/")),
+                                           os.path.dirname(ldst)), ldst)
+
+
+def module_closure(k, name):
+    """Module files (load order) that `name` needs on stock kernel k."""
+    res = subprocess.run(["modprobe", "-d", k.modroot, "-S", k.abi,
+                          "--show-depends", name], capture_output=True, text=True)
+    if res.returncode:
+        raise SystemExit(f"vmtest: module {name} not found for {k.abi}: {res.stderr}")
+    return [line.split()[1] for line in res.stdout.splitlines()
+            if line.startswith("insmod ")]
+
+
+def build_initramfs(k, tests, env):
+    root = os.path.join(k.out, "initramfs")
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ["bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "etc", "tests", "root"]:
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy2("/bin/busybox", os.path.join(root, "bin/busybox"))
+    os.symlink("busybox", os.path.join(root, "bin/sh"))
+    shutil.copy2(os.path.join(VM, "init.sh"), os.path.join(root, "init"))
+    with open(os.path.join(root, "etc/passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
+    with open(os.path.join(root, "etc/group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+
+    # Kernel modules, decompressed (busybox insmod takes plain .ko).
+    if k.modroot:
+        seen, order = set(), []
+        for mod, params in BOOT_MODULES:
+            for path in module_closure(k, mod):
+                base = os.path.basename(path)
+                base = re.sub(r"\.ko\.(xz|zst|gz)$", ".ko", base)
+                if base in seen:
+                    continue
+                seen.add(base)
+                dst = os.path.join(root, "lib/modules", base)
+                if path.endswith(".xz"):
+                    with open(dst, "wb") as f:
+                        run(["xz", "-dc", path], stdout=f)
+                elif path.endswith(".zst"):
+                    run(["zstd", "-qdf", path, "-o", dst])
+                else:
+                    shutil.copy2(path, dst)
+                own = base[:-3].replace("-", "_") == mod
+                order.append(f"{base} {params if own else ''}".strip())
+        with open(os.path.join(root, "lib/modules/boot.list"), "w") as f:
+            f.write("\n".join(order) + "\n")
+    shutil.copy2(os.path.join(k.out, "kmod", "volsnap.ko"),
+                 os.path.join(root, "lib/modules/volsnap.ko"))
+
+    for tool in GUEST_TOOLS:
+        path = shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if path:
+            copy_with_libs(path, root)
+    copy_with_libs(os.path.join(TOP, "tools/snapctl/snapctl"), root, "/usr/bin/snapctl")
+
+    # Tests: the built tree, with the libraries their programs need.
+    tbuild = os.path.join(TOP, "build", "tests")
+    shutil.copytree(tbuild, os.path.join(root, "tests"), dirs_exist_ok=True,
+                    symlinks=True)
+    for dirpath, _, files in os.walk(tbuild):
+        for fn in files:
+            p = os.path.join(dirpath, fn)
+            with open(p, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    copy_with_libs(p, root, dst=False)
+
+    with open(os.path.join(root, "tests/list"), "w") as f:
+        for name, timeout in tests:
+            f.write(f"{name} {timeout}\n")
+    with open(os.path.join(root, "tests/env"), "w") as f:
+        for key, val in env.items():
+            f.write(f"export {key}='{val}'\n")
+
+    cpio = os.path.join(k.out, "initramfs.cpio")
+    files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=root,
+                           capture_output=True, check=True).stdout
+    with open(cpio, "wb") as f:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"],
+                       cwd=root, input=files, stdout=f, check=True)
+    return cpio
+
+
+def discover(patterns):
+    """Tests in build/tests/GROUP/NAME; select by group or group/name."""
+    tbuild = os.path.join(TOP, "build", "tests")
+    found = []
+    for group in sorted(os.listdir(tbuild)):
+        gdir = os.path.join(tbuild, group)
+        if group == "lib" or not os.path.isdir(gdir):
+            continue
+        timeouts = {}
+        tf = os.path.join(gdir, "TIMEOUTS")
+        if os.path.exists(tf):
+            for line in open(tf):
+                if line.strip() and not line.startswith("#"):
+                    n, t = line.split()
+                    timeouts[n] = int(t)
+        for name in sorted(os.listdir(gdir)):
+            p = os.path.join(gdir, name)
+            if name.startswith(("_", ".")) or name == "TIMEOUTS" or \
+                    not os.path.isfile(p) or not os.access(p, os.X_OK):
+                continue
+            full = f"{group}/{name}"
+            if patterns and not any(full == pat or group == pat or
+                                    full.startswith(pat.rstrip("/") + "/") or
+                                    re.fullmatch(pat, full) for pat in patterns):
+                continue
+            found.append((full, timeouts.get(name, DEFAULT_TIMEOUT)))
+    return found
+
+
+class Result:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+        self.failures = []
+
+    def add(self, status, label, detail=""):
+        if status == "pass":
+            self.passed += 1
+        elif status == "skip":
+            self.skipped += 1
+        else:
+            self.failed += 1
+            self.failures.append((label, detail))
+
+
+TAP_RE = re.compile(r"^\s*(not ok|ok)\s+\d+\s*-?\s*(.*?)\s*(#\s*(SKIP|skip|XFAIL|TODO)\b.*)?$")
+
+
+def make_disks(workdir):
+    paths = []
+    for name, size in DISKS:
+        p = os.path.join(workdir, f"{name}.img")
+        with open(p, "wb") as f:
+            f.truncate(parse_size(size))
+        paths.append(p)
+    return paths
+
+
+def parse_size(s):
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    return int(s[:-1]) * mult[s[-1]] if s[-1] in mult else int(s)
+
+
+def boot(k, cpio, tests, res, args):
+    """Boot kernel k with the initramfs; parse results into res."""
+    workdir = tempfile.mkdtemp(prefix="volsnap-vm-", dir=args.workdir)
+    disks = make_disks(workdir)
+    append = "console=ttyS0 panic=-1 oops=panic loglevel=4 " \
+             "printk.devkmsg=on rdinit=/init " + args.append
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(args.memory),
+           "-smp", str(args.cpus), "-nographic", "-no-reboot",
+           "-kernel", k.vmlinuz, "-initrd", cpio, "-append", append]
+    if k.name != "debug":
+        cmd += ["-cpu", "max"]
+    for d in disks:
+        cmd += ["-drive", f"file={d},if=virtio,format=raw,cache={args.cache}"]
+    log(f"booting {k.name} ({k.abi}) with {len(tests)} tests")
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    timeouts = dict(tests)
+    current, cur_lines, buf = None, [], b""
+    deadline = t0 + BOOT_TIMEOUT
+    booted = done = False
+    seen_end = set()
+    tail = []
+    klog, klog_name = {}, None
+    tap_seen = {}
+    try:
+        while True:
+            now = time.time()
+            if now > deadline:
+                what = current or "boot"
+                res.add("fail", f"{k.name}: {what}",
+                        "guest hung (no progress before the time limit); console tail:\n"
+                        + "\n".join(tail[-40:]))
+                log(f"{k.name}: guest hung in {what}; killing QEMU")
+                current = None
+                break
+            r, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                tail.append(line)
+                del tail[:-200]
+                if args.verbose:
+                    print(f"[{k.name}] {line}", flush=True)
+                m = re.search(r"@@VS (\S+)\s*(.*)$", line)
+                if not m:
+                    if klog_name:
+                        klog[klog_name].append(line)
+                    elif current:
+                        cur_lines.append(line)
+                        t = TAP_RE.match(line)
+                        if t:
+                            tap_seen[current].append((t.group(1), t.group(2), t.group(4)))
+                    continue
+                verb, rest = m.group(1), m.group(2).strip()
+                if verb == "boot":
+                    booted = True
+                    log(f"{k.name}: guest up, {rest} after {time.time() - t0:.1f}s wall")
+                    deadline = time.time() + 60
+                elif verb == "begin":
+                    current, cur_lines = rest, []
+                    tap_seen[current] = []
+                    deadline = time.time() + timeouts.get(current, 120) + 60
+                elif verb == "klog-begin":
+                    klog_name = rest
+                    klog[klog_name] = []
+                elif verb == "klog-end":
+                    klog_name = None
+                elif verb == "end":
+                    name, rc = rest.rsplit(None, 1)
+                    finish(k, name, int(rc), tap_seen.get(name, []),
+                           klog.pop(name, None), cur_lines, res, args)
+                    seen_end.add(name)
+                    current = None
+                    deadline = time.time() + 60
+                elif verb == "done":
+                    done = True
+                    deadline = time.time() + 30
+                elif verb == "warn":
+                    log(f"{k.name}: guest: {rest}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if "boot" in klog:
+        res.add("fail", f"{k.name}: boot", "kernel log at boot:\n" + "\n".join(klog["boot"]))
+    if not booted:
+        res.add("fail", f"{k.name}: boot", "guest never reached /init; console tail:\n"
+                + "\n".join(tail[-60:]))
+    elif not done:
+        if current:
+            res.add("fail", f"{k.name}: {current}",
+                    "guest died during this test; console tail:\n" + "\n".join(tail[-60:]))
+        for name, _ in tests:
+            if name not in seen_end and name != current:
+                res.add("fail", f"{k.name}: {name}", "not run: the guest stopped earlier")
+    log(f"{k.name}: {time.time() - t0:.1f}s wall")
+
+
+def finish(k, name, rc, taps, klog_lines, lines, res, args):
+    label = f"{k.name}: {name}"
+    failed_here = False
+    for status, desc, directive in taps:
+        sub = f"{label}: {desc}" if desc else label
+        if directive and directive.upper() == "SKIP":
+            res.add("skip", sub)
+        elif status == "ok":
+            res.add("pass", sub)
+        else:
+            failed_here = True
+            res.add("fail", sub, "\n".join(lines[-80:]))
+    if not taps:
+        if rc == 4:
+            res.add("skip", label)
+        elif rc == 0:
+            res.add("pass", label)
+        else:
+            failed_here = True
+            res.add("fail", label, f"exit status {rc}\n" + "\n".join(lines[-80:]))
+    elif rc not in (0, 4) and not failed_here:
+        res.add("fail", f"{label}: exit status",
+                f"exit status {rc}" + (" (killed by the time limit)" if rc == 137 else "")
+                + "\n" + "\n".join(lines[-80:]))
+    if klog_lines is not None:
+        res.add("fail", f"{label}: kernel log", "kernel log shows a bug:\n"
+                + "\n".join(klog_lines))
+    if args.verbose_pass:
+        print("\n".join(lines))
+
+
+def run_static(cmd, res):
+    """Run a host-side TAP producer (the static checks) and count its points."""
+    log(f"running {cmd}")
+    t0 = time.time()
+    p = subprocess.run([cmd], capture_output=True, text=True)
+    lines = (p.stdout + p.stderr).splitlines()
+    points = 0
+    for i, line in enumerate(lines):
+        t = TAP_RE.match(line)
+        if not t:
+            continue
+        points += 1
+        detail = []
+        for follow in lines[i + 1:]:
+            if not follow.startswith("#"):
+                break
+            detail.append(follow[2:])
+        res.add("pass" if t.group(1) == "ok" else "fail", f"static: {t.group(2)}",
+                "\n".join(detail))
+    if p.returncode and not any(lbl.startswith("static:") for lbl, _ in res.failures):
+        res.add("fail", f"static: {cmd}", f"exit status {p.returncode}\n" + "\n".join(lines[-40:]))
+    if not points:
+        res.add("fail", f"static: {cmd}", "no TAP output")
+    log(f"static checks: {points} in {time.time() - t0:.1f}s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-k", "--kernels", default="6.1,6.12,debug",
+                    help="comma-separated kernels: 6.1, 6.12, debug (default: all)")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="echo the guest console")
+    ap.add_argument("--show-output", dest="verbose_pass", action="store_true",
+                    help="print every test's output, not only failures'")
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--memory", type=int, default=2048, help="guest MiB")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--cache", default="unsafe", help="QEMU disk cache mode")
+    ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--workdir", default=None, help="where the disk files go")
+    ap.add_argument("--static", metavar="CMD",
+                    help="run CMD first and count its TAP points (static checks)")
+    ap.add_argument("tests", nargs="*", help="group or group/name (default: all)")
+    args = ap.parse_args()
+
+    res = Result()
+    try:
+        kernels = [Kernel(n) for n in args.kernels.split(",") if n]
+        if not args.no_build:
+            build(kernels)
+    except (subprocess.CalledProcessError, OSError, KeyError) as e:
+        print(f"vmtest: build failed: {e}", file=sys.stderr)
+        print("\n0 passed, 1 failed, 0 skipped")
+        return 1
+    tests = discover(args.tests)
+    if not tests:
+        print("vmtest: no test matches", args.tests, file=sys.stderr)
+        print("0 passed, 1 failed, 0 skipped")
+        return 1
+    if args.static:
+        run_static(args.static, res)
+    for k in kernels:
+        args.timeout_scale = 3 if k.name == "debug" else 1
+        env = {"VS_KERNEL": k.name, "VS_DISK_ORIGIN": "/dev/vda",
+               "VS_DISK_STORE": "/dev/vdb", "VS_DISK_SCRATCH1": "/dev/vdc",
+               "VS_DISK_SCRATCH2": "/dev/vdd"}
+        scaled = [(n, t * args.timeout_scale) for n, t in tests]
+        cpio = build_initramfs(k, scaled, env)
+        boot(k, cpio, scaled, res, args)
+    for label, detail in res.failures:
+        print(f"\n=== FAIL {label}")
+        if detail:
+            print(detail)
+    print(f"\n{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
