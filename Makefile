@@ -24,7 +24,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -I$(CURDIR)/uapi
 # snapctl's libraries, from util-linux (pkg-config names)
-PKGS :=
+PKGS := smartcols mount blkid
 ifneq ($(PKGS),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))

@@ -9,18 +9,25 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/kdev_t.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include <linux/volsnap.h>
 
 #include "ctl.h"
+#include "origin.h"
+#include "snapshot.h"
 
 /* Features this build implements; a bit appears with its code. */
-#define VOLSNAP_FEATURES	0ULL
+#define VOLSNAP_FEATURES \
+	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE)
 
 static bool all_zero(const void *p, size_t len)
 {
@@ -44,6 +51,227 @@ static long ctl_features(struct volsnap_features __user *uarg)
 	return 0;
 }
 
+/* The device number behind a block-device file descriptor. */
+static int fd_to_dev(int fd, dev_t *dev)
+{
+	struct file *file = fget(fd);
+	struct inode *inode;
+	int ret = 0;
+
+	if (!file)
+		return -EBADF;
+	inode = file_inode(file);
+	if (S_ISBLK(inode->i_mode))
+		*dev = inode->i_rdev;
+	else
+		ret = -ENOTBLK;
+	fput(file);
+	return ret;
+}
+
+static long ctl_attach(struct volsnap_attach __user *uarg)
+{
+	struct volsnap_attach a;
+	dev_t origin, store;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || !all_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	if (!a.chunk_size)
+		a.chunk_size = VOLSNAP_CHUNK_DEFAULT;
+	if (!is_power_of_2(a.chunk_size) || a.chunk_size < VOLSNAP_CHUNK_MIN ||
+	    a.chunk_size > VOLSNAP_CHUNK_MAX || a.chunk_size < PAGE_SIZE)
+		return -EINVAL;
+	ret = fd_to_dev(a.origin_fd, &origin);
+	if (!ret)
+		ret = fd_to_dev(a.store_fd, &store);
+	if (ret)
+		return ret;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	ret = volsnap_origin_attach(origin, store, a.chunk_size);
+	mutex_unlock(&volsnap_ctl_mutex);
+	return ret;
+}
+
+/* The attached origin a command names; volsnap_ctl_mutex held. */
+static struct volsnap_origin *find_origin(u32 major, u32 minor)
+{
+	if (major > MAJOR(~0U) || minor > MINOR(~0U))
+		return NULL;
+	return volsnap_origin_find(MKDEV(major, minor));
+}
+
+static long ctl_origin_cmd(struct file *file, unsigned int cmd,
+			   struct volsnap_origin_cmd __user *uarg)
+{
+	u32 allowed = cmd == VOLSNAP_IOC_DETACH ? VOLSNAP_DETACH_FORCE : 0;
+	struct volsnap_origin_cmd c;
+	struct volsnap_origin *o;
+	long ret;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	if ((c.flags & ~allowed) || c.pad || !all_zero(c.reserved, sizeof(c.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(c.major, c.minor);
+	if (!o)
+		ret = -ENODEV;
+	else if (cmd == VOLSNAP_IOC_DETACH)
+		ret = volsnap_origin_detach(o, c.flags & VOLSNAP_DETACH_FORCE);
+	else if (cmd == VOLSNAP_IOC_FREEZE)
+		ret = volsnap_origin_freeze(o, file);
+	else
+		ret = volsnap_origin_thaw(o);
+	mutex_unlock(&volsnap_ctl_mutex);
+	return ret;
+}
+
+static long ctl_create(struct volsnap_create __user *uarg)
+{
+	struct volsnap_create c;
+	struct volsnap_origin *o;
+	long ret;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	if ((c.flags & ~VOLSNAP_CREATE_FROZEN) || c.pad || c.id ||
+	    c.image_index || c.image_major || c.image_minor || c.hold_ns ||
+	    !all_zero(c.reserved, sizeof(c.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(c.major, c.minor);
+	ret = o ? volsnap_origin_snapshot(o, c.flags & VOLSNAP_CREATE_FROZEN, &c)
+		: -ENODEV;
+	mutex_unlock(&volsnap_ctl_mutex);
+	if (!ret && copy_to_user(uarg, &c, sizeof(c)))
+		return -EFAULT;
+	return ret;
+}
+
+static long ctl_delete(struct volsnap_delete __user *uarg)
+{
+	struct volsnap_snapshot *s;
+	struct volsnap_origin *o;
+	struct volsnap_delete d;
+	long ret;
+
+	if (copy_from_user(&d, uarg, sizeof(d)))
+		return -EFAULT;
+	if ((d.flags & ~VOLSNAP_DELETE_FORCE) || !all_zero(d.reserved, sizeof(d.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(d.major, d.minor);
+	s = o ? volsnap_snapshot_find(o, d.id) : NULL;
+	if (!o)
+		ret = -ENODEV;
+	else if (!s)
+		ret = -ENOENT;
+	else
+		ret = volsnap_snapshot_delete(s, d.flags & VOLSNAP_DELETE_FORCE);
+	mutex_unlock(&volsnap_ctl_mutex);
+	return ret;
+}
+
+static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *info)
+{
+	dev_t store = o->store->dev.bdev->bd_dev;
+
+	memset(info, 0, sizeof(*info));
+	info->major = MAJOR(o->dev);
+	info->minor = MINOR(o->dev);
+	info->store_major = MAJOR(store);
+	info->store_minor = MINOR(store);
+	info->chunk_size = SECTOR_SIZE << o->chunk_shift;
+	if (o->freeze == VOLSNAP_FROZEN)
+		info->state |= VOLSNAP_ORIGIN_FROZEN;
+	if (o->freeze == VOLSNAP_TIMED_OUT)
+		info->state |= VOLSNAP_ORIGIN_TIMED_OUT;
+	info->origin_sectors = o->nr_sectors;
+	info->store_chunks = o->store->nr_chunks;
+	info->store_used = volsnap_store_used(o->store);
+	info->nr_snapshots = o->nr_snapshots;
+}
+
+static long ctl_list(struct volsnap_list __user *uarg)
+{
+	struct volsnap_origin_info info;
+	struct volsnap_origin *o;
+	struct volsnap_list l;
+	u32 n = 0;
+	long ret = 0;
+
+	if (copy_from_user(&l, uarg, sizeof(l)))
+		return -EFAULT;
+	if (l.flags || !all_zero(l.reserved, sizeof(l.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	for (o = NULL; (o = volsnap_origin_next(o)); n++) {
+		if (n >= l.count)
+			continue;
+		origin_info(o, &info);
+		if (copy_to_user(u64_to_user_ptr(l.origins) + n * sizeof(info),
+				 &info, sizeof(info))) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	mutex_unlock(&volsnap_ctl_mutex);
+	if (!ret && put_user(n, &uarg->count))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long ctl_status(struct volsnap_status __user *uarg)
+{
+	struct volsnap_snapshot_info info;
+	struct volsnap_snapshot *s;
+	struct volsnap_origin *o;
+	struct volsnap_status st;
+	long ret = 0;
+	u32 n = 0;
+
+	if (copy_from_user(&st, uarg, sizeof(st)))
+		return -EFAULT;
+	if (st.flags || !all_zero(st.reserved, sizeof(st.reserved)) ||
+	    !all_zero(&st.origin, sizeof(st.origin)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(st.major, st.minor);
+	if (!o) {
+		ret = -ENODEV;
+		goto out;
+	}
+	origin_info(o, &st.origin);
+	/* The list only changes under the mutex we hold. */
+	list_for_each_entry(s, &o->snapshots, node) {
+		if (n < st.count) {
+			memset(&info, 0, sizeof(info));
+			volsnap_snapshot_info(s, &info);
+			if (copy_to_user(u64_to_user_ptr(st.snapshots) + n * sizeof(info),
+					 &info, sizeof(info))) {
+				ret = -EFAULT;
+				goto out;
+			}
+		}
+		n++;
+	}
+	st.count = n;
+	if (copy_to_user(uarg, &st, sizeof(st)))
+		ret = -EFAULT;
+out:
+	mutex_unlock(&volsnap_ctl_mutex);
+	return ret;
+}
+
 static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -54,14 +282,36 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case VOLSNAP_IOC_FEATURES:
 		return ctl_features(uarg);
+	case VOLSNAP_IOC_ATTACH:
+		return ctl_attach(uarg);
+	case VOLSNAP_IOC_DETACH:
+	case VOLSNAP_IOC_FREEZE:
+	case VOLSNAP_IOC_THAW:
+		return ctl_origin_cmd(file, cmd, uarg);
+	case VOLSNAP_IOC_CREATE:
+		return ctl_create(uarg);
+	case VOLSNAP_IOC_DELETE:
+		return ctl_delete(uarg);
+	case VOLSNAP_IOC_LIST:
+		return ctl_list(uarg);
+	case VOLSNAP_IOC_STATUS:
+		return ctl_status(uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
+/* Closing the file that froze an origin thaws it. */
+static int ctl_release(struct inode *inode, struct file *file)
+{
+	volsnap_origin_release_owner(file);
+	return 0;
+}
+
 static const struct file_operations ctl_fops = {
 	.owner		= THIS_MODULE,
 	.open		= nonseekable_open,
+	.release	= ctl_release,
 	.unlocked_ioctl	= ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

@@ -3,30 +3,123 @@
  * volsnap - copy-on-write snapshots of live block devices
  *
  * Module parameters, init and exit. Everything else lives in the file
- * named after the object it implements.
+ * named after the object it implements:
+ *
+ *   hook.c      how bios reach the module (ftrace on submit_bio_noacct)
+ *   origin.c    attached devices: the gate, freeze, the snapshot instant
+ *   cow.c       copy-on-write of chunks before origin writes
+ *   chunkmap.c  which epoch each chunk is preserved for, and where
+ *   store.c     the shadow store and its on-disk header
+ *   snapshot.c  snapshots and their read-only image devices
+ *   ctl.c       the control device and its ioctls
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 
 #include "ctl.h"
+#include "hook.h"
+#include "origin.h"
+#include "snapshot.h"
+
+unsigned int volsnap_hold_limit_ms = 10000;
+unsigned int volsnap_max_snapshots = 64;
+unsigned int volsnap_max_copies = 16;
+
+static int set_bounded(const char *val, const struct kernel_param *kp,
+		       unsigned int min, unsigned int max)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n < min || n > max)
+		return -EINVAL;
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static int set_hold_limit(const char *val, const struct kernel_param *kp)
+{
+	return set_bounded(val, kp, 100, 600000);
+}
+
+static int set_max_snapshots(const char *val, const struct kernel_param *kp)
+{
+	return set_bounded(val, kp, 1, 1024);
+}
+
+static int set_max_copies(const char *val, const struct kernel_param *kp)
+{
+	return set_bounded(val, kp, 1, 256);
+}
+
+static const struct kernel_param_ops hold_limit_ops = {
+	.set = set_hold_limit,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops max_snapshots_ops = {
+	.set = set_max_snapshots,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops max_copies_ops = {
+	.set = set_max_copies,
+	.get = param_get_uint,
+};
+
+module_param_cb(hold_limit_ms, &hold_limit_ops, &volsnap_hold_limit_ms, 0644);
+MODULE_PARM_DESC(hold_limit_ms,
+		 "Longest time writes are held by a freeze before the kernel thaws and fails the snapshot, in ms (100-600000, default 10000)");
+module_param_cb(max_snapshots, &max_snapshots_ops, &volsnap_max_snapshots, 0644);
+MODULE_PARM_DESC(max_snapshots,
+		 "Most live snapshots per origin (1-1024, default 64)");
+module_param_cb(max_copies, &max_copies_ops, &volsnap_max_copies, 0444);
+MODULE_PARM_DESC(max_copies,
+		 "Most chunk copies in flight per origin; each holds a chunk-sized buffer (1-256, default 16; set at load)");
 
 static int __init volsnap_init(void)
 {
 	int ret;
 
+	ret = volsnap_snapshot_init();
+	if (ret) {
+		pr_err("cannot register the image block major: %d\n", ret);
+		return ret;
+	}
+	ret = volsnap_origin_init();
+	if (ret)
+		goto snapshot_exit;
+	ret = volsnap_hook_init();
+	if (ret)
+		goto origin_exit;
 	ret = volsnap_ctl_init();
 	if (ret) {
 		pr_err("cannot register the control device: %d\n", ret);
-		return ret;
+		goto hook_exit;
 	}
 	pr_info("version " VOLSNAP_VERSION " loaded\n");
 	return 0;
+
+hook_exit:
+	volsnap_hook_exit();
+origin_exit:
+	volsnap_origin_exit();
+snapshot_exit:
+	volsnap_snapshot_exit();
+	return ret;
 }
 
 static void __exit volsnap_exit(void)
 {
 	volsnap_ctl_exit();
+	volsnap_hook_exit();
+	volsnap_origin_exit();
+	volsnap_snapshot_exit();
 	pr_info("unloaded\n");
 }
 

@@ -8,6 +8,14 @@
 #include <linux/volsnap.h>
 
 static_assert(sizeof(struct volsnap_features) == 80, "volsnap_features");
+static_assert(sizeof(struct volsnap_attach) == 48, "volsnap_attach");
+static_assert(sizeof(struct volsnap_origin_cmd) == 32, "volsnap_origin_cmd");
+static_assert(sizeof(struct volsnap_create) == 72, "volsnap_create");
+static_assert(sizeof(struct volsnap_delete) == 32, "volsnap_delete");
+static_assert(sizeof(struct volsnap_origin_info) == 72, "volsnap_origin_info");
+static_assert(sizeof(struct volsnap_snapshot_info) == 56, "volsnap_snapshot_info");
+static_assert(sizeof(struct volsnap_list) == 32, "volsnap_list");
+static_assert(sizeof(struct volsnap_status) == 112, "volsnap_status");
 
 int main(void)
 {

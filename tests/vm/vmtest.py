@@ -274,8 +274,6 @@ def boot(k, cpio, tests, res, args):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(args.memory),
            "-smp", str(args.cpus), "-nographic", "-no-reboot",
            "-kernel", k.vmlinuz, "-initrd", cpio, "-append", append]
-    if k.name != "debug":
-        cmd += ["-cpu", "max"]
     for d in disks:
         cmd += ["-drive", f"file={d},if=virtio,format=raw,cache={args.cache}"]
     log(f"booting {k.name} ({k.abi}) with {len(tests)} tests")

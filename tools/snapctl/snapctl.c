@@ -5,18 +5,15 @@
  * snapctl [global options] COMMAND [options] [ARGS]
  *
  * Commands are dispatched from one table; each handler parses its own
- * options with getopt_long. Errors name the object, the reason and the
- * errno name, and map to the documented exit codes.
+ * options with cmd_getopt() (getopt_long, so options may follow the
+ * arguments) and checks its argument count with cmd_nargs(). Errors name
+ * the object, the reason and the errno name, and map to the documented exit
+ * codes. Results go to stdout, messages to stderr.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "snapctl.h"
 
@@ -27,151 +24,20 @@
 struct global_opts opts;
 const char *prog = "snapctl";
 
-static const char ctl_path[] = "/dev/" VOLSNAP_CTL_NAME;
-
-const char *errno_name(int err)
-{
-	static const struct { int err; const char *name; } names[] = {
-		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EIO, "EIO" },
-		{ ENXIO, "ENXIO" }, { EBADF, "EBADF" }, { EAGAIN, "EAGAIN" },
-		{ ENOMEM, "ENOMEM" }, { EACCES, "EACCES" }, { EFAULT, "EFAULT" },
-		{ EBUSY, "EBUSY" }, { EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },
-		{ ENOTDIR, "ENOTDIR" }, { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" },
-		{ EROFS, "EROFS" }, { ENOTTY, "ENOTTY" }, { ENOTBLK, "ENOTBLK" },
-		{ ERANGE, "ERANGE" }, { EOPNOTSUPP, "EOPNOTSUPP" },
-		{ ETIMEDOUT, "ETIMEDOUT" }, { EALREADY, "EALREADY" },
-		{ ESTALE, "ESTALE" }, { EINTR, "EINTR" }, { E2BIG, "E2BIG" },
-		{ EOVERFLOW, "EOVERFLOW" },
-	};
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		if (names[i].err == err)
-			return names[i].name;
-	return "E?";
-}
-
-/* Print "snapctl: <message>: <strerror> (<ERRNO>)" to stderr. */
-void errx_errno(int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	if (err)
-		fprintf(stderr, ": %s (%s)", strerror(err), errno_name(err));
-	fputc('\n', stderr);
-}
-
-/* Open the control device, or explain why it cannot be opened and exit. */
-int ctl_open(void)
-{
-	int fd = open(ctl_path, O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0)
-		return fd;
-	if (errno == ENOENT || errno == ENXIO || errno == ENODEV) {
-		errx_errno(errno, "%s (is the volsnap module loaded?)", ctl_path);
-		exit(EXIT_NOMOD);
-	}
-	errx_errno(errno, "%s", ctl_path);
-	exit(EXIT_FAIL);
-}
-
-/* ioctl that reports a failure as "<what>: reason (ERRNO)"; returns -errno. */
-int ctl_ioctl(int fd, unsigned long cmd, void *arg, const char *what)
-{
-	if (ioctl(fd, cmd, arg) == 0)
-		return 0;
-	errx_errno(errno, "%s", what);
-	return -errno;
-}
-
-void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-/* Names of the VOLSNAP_FEAT_* bits, in bit order. */
-static const char *const feature_names[64];
-
-static int cmd_version(int argc, char **argv)
-{
-	struct volsnap_features f = { 0 };
-	bool first = true;
-	int fd, ret, bit;
-
-	(void)argc;
-	(void)argv;
-	fd = ctl_open();
-	ret = ctl_ioctl(fd, VOLSNAP_IOC_FEATURES, &f, ctl_path);
-	close(fd);
-	if (ret)
-		return EXIT_FAIL;
-	f.version[sizeof(f.version) - 1] = '\0';
-
-	if (opts.json) {
-		printf("{\"snapctl\": ");
-		json_string(SNAPCTL_VERSION);
-		printf(", \"module\": ");
-		json_string(f.version);
-		printf(", \"features\": [");
-		for (bit = 0; bit < 64; bit++) {
-			if (!(f.features & (1ULL << bit)))
-				continue;
-			printf("%s", first ? "" : ", ");
-			if (feature_names[bit])
-				json_string(feature_names[bit]);
-			else
-				printf("\"bit%d\"", bit);
-			first = false;
-		}
-		printf("]}\n");
-		return EXIT_OK;
-	}
-
-	printf("snapctl %s\nmodule  %s\nfeatures", SNAPCTL_VERSION, f.version);
-	for (bit = 0; bit < 64; bit++) {
-		if (!(f.features & (1ULL << bit)))
-			continue;
-		if (feature_names[bit])
-			printf(" %s", feature_names[bit]);
-		else
-			printf(" bit%d", bit);
-		first = false;
-	}
-	printf("%s\n", first ? " (none)" : "");
-	return EXIT_OK;
-}
-
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	int min_args, max_args;
-	const char *args;
-	const char *help;
-};
-
-static const struct command commands[] = {
-	{ "version", cmd_version, 0, 0, "",
-	  "print the versions of snapctl and of the loaded module, and its features" },
+static const struct command *const commands[] = {
+	&cmd_attach,
+	&cmd_detach,
+	&cmd_create,
+	&cmd_delete,
+	&cmd_freeze,
+	&cmd_thaw,
+	&cmd_list,
+	&cmd_status,
+	&cmd_version,
 };
 
 static const char help_head[] =
-	"Usage: snapctl [options] COMMAND [ARGS]\n"
+	"Usage: snapctl [options] COMMAND [command options] [ARGS]\n"
 	"\n"
 	"Copy-on-write snapshots of live block devices.\n"
 	"\n"
@@ -179,13 +45,20 @@ static const char help_head[] =
 
 static const char help_tail[] =
 	"\n"
+	"ORIGIN and STORE are block devices; ID is a snapshot id as shown by\n"
+	"'snapctl list'. Command options may also follow the arguments.\n"
+	"Run 'snapctl COMMAND --help' for the options of one command.\n"
+	"\n"
 	"Options:\n"
-	"  -J, --json     machine-readable JSON output\n"
+	"  -J, --json     JSON output (create, list, status, version)\n"
 	"  -h, --help     show this help and exit\n"
 	"  -V, --version  show snapctl's version and exit\n"
 	"\n"
-	"Exit status: 0 success, 1 operation failed, 2 bad command line,\n"
-	"3 the volsnap module is not loaded.\n";
+	"Exit status:\n"
+	"  0  success\n"
+	"  1  the operation failed\n"
+	"  2  bad command line\n"
+	"  3  the volsnap module is not loaded (no /dev/" VOLSNAP_CTL_NAME ")\n";
 
 static void print_help(FILE *out)
 {
@@ -193,9 +66,118 @@ static void print_help(FILE *out)
 
 	fputs(help_head, out);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-8s %-24s %s\n", commands[i].name,
-			commands[i].args, commands[i].help);
+		fprintf(out, "  %s%s%s\n        %s\n", commands[i]->name,
+			*commands[i]->args ? " " : "", commands[i]->args,
+			commands[i]->summary);
 	fputs(help_tail, out);
+}
+
+/* Print COMMAND's own help and exit. */
+static void __noreturn cmd_help(const struct command *cmd)
+{
+	printf("Usage: %s %s%s%s\n\n%s", prog, cmd->name,
+	       *cmd->args ? " " : "", cmd->args, cmd->help);
+	if (cmd->more_help)
+		cmd->more_help(stdout);
+	exit(fflush(stdout) ? EXIT_FAIL : EXIT_OK);
+}
+
+/**
+ * cmd_usage() - report a bad command line
+ * @cmd: the command.
+ * @fmt: what is wrong, or NULL.
+ *
+ * Return: %EXIT_USAGE, for the handler to return.
+ */
+int cmd_usage(const struct command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "%s: %s: ", prog, cmd->name);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "Usage: %s %s%s%s\nTry '%s %s --help' for more information.\n",
+		prog, cmd->name, *cmd->args ? " " : "", cmd->args, prog,
+		cmd->name);
+	return EXIT_USAGE;
+}
+
+/* Explain why getopt_long() returned '?'; @arg is argv[optind - 1]. */
+static void bad_option(const char *arg)
+{
+	size_t len = strcspn(arg, "=");
+
+	fprintf(stderr, "%s: ", prog);
+	if (!strncmp(arg, "--", 2) && arg[len] == '=' && optopt)
+		fprintf(stderr, "option '%.*s' takes no argument\n", (int)len, arg);
+	else if (optopt)
+		fprintf(stderr, "unknown option '-%c'\n", optopt);
+	else
+		fprintf(stderr, "unknown option '%s'\n", arg);
+}
+
+/**
+ * cmd_getopt() - getopt_long for a command's options
+ * @cmd: the command.
+ * @argc: argument count, from the command name on.
+ * @argv: arguments, argv[0] the command name.
+ * @shortopts: its short options, without 'h'.
+ * @longopts: its long options; "help" is handled here.
+ *
+ * Options and arguments may come in any order. -h/--help prints the
+ * command's help and exits 0; an unknown option or a missing option
+ * argument is reported and exits 2.
+ *
+ * Return: the next option character, or -1 when there are no more; the
+ * arguments are then at argv[optind..argc-1].
+ */
+int cmd_getopt(const struct command *cmd, int argc, char **argv,
+	       const char *shortopts, const struct option *longopts)
+{
+	char optstring[32];
+	int c;
+
+	snprintf(optstring, sizeof(optstring), ":h%s", shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, optstring, longopts, NULL);
+	switch (c) {
+	case 'h':
+		cmd_help(cmd);
+	case ':':
+		exit(cmd_usage(cmd, "option '%s' needs an argument",
+			       argv[optind - 1]));
+	case '?':
+		bad_option(argv[optind - 1]);
+		exit(cmd_usage(cmd, NULL));
+	}
+	return c;
+}
+
+/**
+ * cmd_nargs() - check the number of arguments left after the options
+ * @cmd: the command.
+ * @argc: argument count, from the command name on.
+ * @argv: arguments, after cmd_getopt() returned -1.
+ * @min: fewest arguments.
+ * @max: most arguments.
+ *
+ * Return: 0 when the count fits, else %EXIT_USAGE after a message.
+ */
+int cmd_nargs(const struct command *cmd, int argc, char **argv,
+	      int min, int max)
+{
+	int n = argc - optind;
+
+	if (n < min)
+		return cmd_usage(cmd, "missing argument");
+	if (n > max)
+		return cmd_usage(cmd, "unexpected argument '%s'",
+				 argv[optind + max]);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -207,10 +189,11 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd = NULL;
-	int c, nargs;
+	int c, ret;
 	size_t i;
 
 	/* Stop at the first non-option: that is the command. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+JhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
@@ -223,7 +206,9 @@ int main(int argc, char **argv)
 			printf("snapctl %s\n", SNAPCTL_VERSION);
 			return EXIT_OK;
 		default:
-			print_help(stderr);
+			bad_option(argv[optind - 1]);
+			fprintf(stderr, "Try '%s --help' for more information.\n",
+				prog);
 			return EXIT_USAGE;
 		}
 	}
@@ -232,21 +217,23 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[optind], commands[i].name))
-			cmd = &commands[i];
+		if (!strcmp(argv[optind], commands[i]->name))
+			cmd = commands[i];
 	if (!cmd) {
 		fprintf(stderr, "%s: unknown command '%s' (see %s --help)\n",
 			prog, argv[optind], prog);
 		return EXIT_USAGE;
 	}
 
+	/* The command parses from its name on; optind 0 resets getopt. */
 	argc -= optind;
 	argv += optind;
-	nargs = argc - 1;
-	if (nargs < cmd->min_args || nargs > cmd->max_args) {
-		fprintf(stderr, "%s: usage: %s %s %s\n", prog, prog, cmd->name,
-			cmd->args);
-		return EXIT_USAGE;
+	optind = 0;
+	ret = cmd->fn(cmd, argc, argv);
+
+	if (fflush(stdout) || ferror(stdout)) {
+		errx_errno(errno, "write error");
+		return EXIT_FAIL;
 	}
-	return cmd->fn(argc, argv);
+	return ret;
 }

@@ -38,15 +38,293 @@ struct volsnap_features {
 	__u64 reserved[4];
 };
 
+/*
+ * Feature bits of &struct volsnap_features.features. A bit is set when the
+ * module implements the commands it names.
+ */
+/** VOLSNAP_FEAT_ATTACH - attach/detach an origin with a block-device store */
+#define VOLSNAP_FEAT_ATTACH	(1ULL << 0)
+/** VOLSNAP_FEAT_SNAPSHOT - create/delete/list snapshots with image devices */
+#define VOLSNAP_FEAT_SNAPSHOT	(1ULL << 1)
+/** VOLSNAP_FEAT_FREEZE - explicit freeze/thaw with a hold limit */
+#define VOLSNAP_FEAT_FREEZE	(1ULL << 2)
+
+/** VOLSNAP_CHUNK_MIN - smallest chunk size in bytes */
+#define VOLSNAP_CHUNK_MIN	4096
+/** VOLSNAP_CHUNK_MAX - largest chunk size in bytes */
+#define VOLSNAP_CHUNK_MAX	(1024 * 1024)
+/** VOLSNAP_CHUNK_DEFAULT - chunk size used when attach passes 0 */
+#define VOLSNAP_CHUNK_DEFAULT	(64 * 1024)
+
+/**
+ * struct volsnap_attach - attach an origin device with a shadow store
+ * @flags: in: must be zero.
+ * @origin_fd: in: an open file descriptor of the origin block device
+ *	(any access mode; the origin may be mounted).
+ * @store_fd: in: an open file descriptor of the store block device; the
+ *	module opens it exclusively for as long as the origin is attached.
+ * @chunk_size: in: copy-on-write unit in bytes, a power of two from
+ *	%VOLSNAP_CHUNK_MIN to %VOLSNAP_CHUNK_MAX, or 0 for
+ *	%VOLSNAP_CHUNK_DEFAULT.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_attach {
+	__u32 flags;
+	__s32 origin_fd;
+	__s32 store_fd;
+	__u32 chunk_size;
+	__u64 reserved[4];
+};
+
+/** VOLSNAP_DETACH_FORCE - detach: delete the origin's snapshots first */
+#define VOLSNAP_DETACH_FORCE	(1U << 0)
+
+/**
+ * struct volsnap_origin_cmd - a command on one attached origin
+ * @flags: in: %VOLSNAP_DETACH_FORCE for detach; zero otherwise.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @pad: in: must be zero.
+ * @reserved: in: must be zero.
+ *
+ * Used by %VOLSNAP_IOC_DETACH, %VOLSNAP_IOC_FREEZE and %VOLSNAP_IOC_THAW.
+ */
+struct volsnap_origin_cmd {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/** VOLSNAP_CREATE_FROZEN - create: the origin is already frozen, keep it so */
+#define VOLSNAP_CREATE_FROZEN	(1U << 0)
+
+/**
+ * struct volsnap_create - take a snapshot of an attached origin
+ * @flags: in: zero for one shot (freeze, switch, thaw), or
+ *	%VOLSNAP_CREATE_FROZEN to switch inside a freeze made with
+ *	%VOLSNAP_IOC_FREEZE (the origin stays frozen until thawed).
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @id: out: the snapshot's id, unique per origin and increasing.
+ * @image_index: out: N of the image device /dev/volsnapN.
+ * @image_major: out: the image device's number, major part.
+ * @image_minor: out: the image device's number, minor part.
+ * @pad: must be zero.
+ * @hold_ns: out: how long origin writes were held, in nanoseconds.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_create {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 id;
+	__u32 image_index;
+	__u32 image_major;
+	__u32 image_minor;
+	__u32 pad;
+	__u64 hold_ns;
+	__u64 reserved[4];
+};
+
+/** VOLSNAP_DELETE_FORCE - delete: even when the image device is open */
+#define VOLSNAP_DELETE_FORCE	(1U << 0)
+
+/**
+ * struct volsnap_delete - delete one snapshot
+ * @flags: in: zero or %VOLSNAP_DELETE_FORCE.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @id: in: the snapshot's id.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_delete {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 id;
+	__u64 reserved[2];
+};
+
+/** VOLSNAP_ORIGIN_FROZEN - origin state: frozen, writes held */
+#define VOLSNAP_ORIGIN_FROZEN		(1U << 0)
+/** VOLSNAP_ORIGIN_TIMED_OUT - origin state: the last freeze hit the hold limit */
+#define VOLSNAP_ORIGIN_TIMED_OUT	(1U << 1)
+
+/**
+ * struct volsnap_origin_info - state of one attached origin
+ * @major: the origin's device number, major part.
+ * @minor: the origin's device number, minor part.
+ * @store_major: the store's device number, major part.
+ * @store_minor: the store's device number, minor part.
+ * @chunk_size: copy-on-write unit in bytes.
+ * @state: VOLSNAP_ORIGIN_* bits.
+ * @origin_sectors: size of the origin in 512-byte sectors.
+ * @store_chunks: data chunks the store holds in all.
+ * @store_used: data chunks in use by preserved copies.
+ * @nr_snapshots: live snapshots of this origin.
+ * @pad: zero.
+ * @reserved: zero.
+ */
+struct volsnap_origin_info {
+	__u32 major;
+	__u32 minor;
+	__u32 store_major;
+	__u32 store_minor;
+	__u32 chunk_size;
+	__u32 state;
+	__u64 origin_sectors;
+	__u64 store_chunks;
+	__u64 store_used;
+	__u32 nr_snapshots;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
+#define VOLSNAP_SNAP_INVALID	(1U << 0)
+
+/**
+ * struct volsnap_snapshot_info - state of one snapshot
+ * @id: the snapshot's id.
+ * @image_index: N of /dev/volsnapN.
+ * @image_major: the image device's number, major part.
+ * @image_minor: the image device's number, minor part.
+ * @state: VOLSNAP_SNAP_* bits.
+ * @error: why the snapshot is invalid, a negative errno: -ENOSPC the
+ *	store was full, -EIO a store I/O error; zero while valid.
+ * @created_ns: creation time, CLOCK_REALTIME in nanoseconds.
+ * @chunks: chunks changed on the origin since the snapshot, whose
+ *	content the snapshot reads from the store.
+ * @reserved: zero.
+ */
+struct volsnap_snapshot_info {
+	__u32 id;
+	__u32 image_index;
+	__u32 image_major;
+	__u32 image_minor;
+	__u32 state;
+	__s32 error;
+	__u64 created_ns;
+	__u64 chunks;
+	__u64 reserved[2];
+};
+
+/**
+ * struct volsnap_list - list the attached origins
+ * @flags: in: must be zero.
+ * @count: in: entries the array at @origins holds; out: origins attached
+ *	(may be more than were copied: call again with a larger array).
+ * @origins: in: user pointer to an array of &struct volsnap_origin_info.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_list {
+	__u32 flags;
+	__u32 count;
+	__u64 origins;
+	__u64 reserved[2];
+};
+
+/**
+ * struct volsnap_status - one origin and its snapshots
+ * @flags: in: must be zero.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @count: in: entries the array at @snapshots holds; out: live snapshots
+ *	(may be more than were copied), in increasing id order.
+ * @snapshots: in: user pointer to an array of &struct volsnap_snapshot_info.
+ * @origin: out: the origin's state.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_status {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 count;
+	__u64 snapshots;
+	struct volsnap_origin_info origin;
+	__u64 reserved[2];
+};
+
 /* The ioctl magic; see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define VOLSNAP_IOC_MAGIC	0xB7
 
 /**
  * define VOLSNAP_IOC_FEATURES - report version and features
  *
- * Takes a &struct volsnap_features. Needs CAP_SYS_ADMIN, like every
- * command on the control device.
+ * Takes a &struct volsnap_features. Every command on the control device
+ * needs CAP_SYS_ADMIN (-EPERM without it).
  */
 #define VOLSNAP_IOC_FEATURES	_IOWR(VOLSNAP_IOC_MAGIC, 0x00, struct volsnap_features)
+
+/**
+ * define VOLSNAP_IOC_ATTACH - start tracking an origin
+ *
+ * Takes a &struct volsnap_attach. Errors: -EBUSY origin already attached,
+ * store in use or carrying a live header of another origin; -EINVAL store
+ * is or overlaps the origin, bad chunk size; -ENOTBLK an fd is not a block
+ * device; -ENOSPC store too small for its header and one chunk.
+ */
+#define VOLSNAP_IOC_ATTACH	_IOW(VOLSNAP_IOC_MAGIC, 0x01, struct volsnap_attach)
+
+/**
+ * define VOLSNAP_IOC_DETACH - stop tracking an origin
+ *
+ * Takes a &struct volsnap_origin_cmd. Errors: -ENODEV not attached;
+ * -EBUSY snapshots exist (without %VOLSNAP_DETACH_FORCE) or an image is open.
+ */
+#define VOLSNAP_IOC_DETACH	_IOW(VOLSNAP_IOC_MAGIC, 0x02, struct volsnap_origin_cmd)
+
+/**
+ * define VOLSNAP_IOC_CREATE - take a snapshot
+ *
+ * Takes a &struct volsnap_create. Errors: -ENODEV not attached; -EMLINK
+ * the snapshot limit is reached; -ETIMEDOUT the freeze hit the hold limit
+ * (the origin was thawed); -EINVAL %VOLSNAP_CREATE_FROZEN without a freeze.
+ */
+#define VOLSNAP_IOC_CREATE	_IOWR(VOLSNAP_IOC_MAGIC, 0x03, struct volsnap_create)
+
+/**
+ * define VOLSNAP_IOC_DELETE - delete a snapshot; copies no data
+ *
+ * Takes a &struct volsnap_delete. Errors: -ENODEV origin not attached;
+ * -ENOENT no such snapshot; -EBUSY its image is open (without
+ * %VOLSNAP_DELETE_FORCE).
+ */
+#define VOLSNAP_IOC_DELETE	_IOW(VOLSNAP_IOC_MAGIC, 0x04, struct volsnap_delete)
+
+/**
+ * define VOLSNAP_IOC_FREEZE - freeze an origin
+ *
+ * Takes a &struct volsnap_origin_cmd. Freezes the filesystem mounted on the
+ * origin, if any, and holds writes at the filter. The freeze belongs to the file it was
+ * made through: closing that file thaws. A watchdog thaws after the hold
+ * limit (module parameter hold_limit_ms) and fails the pending snapshot.
+ * Errors: -ENODEV not attached; -EBUSY already frozen.
+ */
+#define VOLSNAP_IOC_FREEZE	_IOW(VOLSNAP_IOC_MAGIC, 0x05, struct volsnap_origin_cmd)
+
+/**
+ * define VOLSNAP_IOC_THAW - thaw a frozen origin
+ *
+ * Takes a &struct volsnap_origin_cmd. Errors: -ENODEV not attached;
+ * -EINVAL not frozen; -ETIMEDOUT the watchdog already thawed it.
+ */
+#define VOLSNAP_IOC_THAW	_IOW(VOLSNAP_IOC_MAGIC, 0x06, struct volsnap_origin_cmd)
+
+/**
+ * define VOLSNAP_IOC_LIST - list attached origins
+ *
+ * Takes a &struct volsnap_list.
+ */
+#define VOLSNAP_IOC_LIST	_IOWR(VOLSNAP_IOC_MAGIC, 0x07, struct volsnap_list)
+
+/**
+ * define VOLSNAP_IOC_STATUS - one origin's state and snapshots
+ *
+ * Takes a &struct volsnap_status. Errors: -ENODEV not attached.
+ */
+#define VOLSNAP_IOC_STATUS	_IOWR(VOLSNAP_IOC_MAGIC, 0x08, struct volsnap_status)
 
 #endif /* _UAPI_LINUX_VOLSNAP_H */

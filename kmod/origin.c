@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Origins: attach, detach, the gate, freeze and the snapshot instant.
+ *
+ * Every write to an attached origin passes the gate: it takes a reference
+ * on o->writes and keeps it until it completes. Closing the gate (killing
+ * the reference) makes new writes wait in o->held; once the reference
+ * drains to zero, no write is in flight, and the epoch can be switched: a
+ * write either completed before the instant or is checked against the new
+ * epoch. Opening the gate resubmits the held writes. The primitive works on
+ * one origin; a snapshot set closes the gates of all its members first.
+ *
+ * Locking: volsnap_ctl_mutex serialises every control operation and
+ * protects the list of origins and their control state. The I/O path
+ * takes no mutex: origins are found in an RCU hash, snapshots are read
+ * under o->snap_lock, the gate under o->gate_lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/jump_label.h>
+#include <linux/module.h>
+#include <linux/rculist.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include <linux/volsnap.h>
+
+#include "hook.h"
+#include "origin.h"
+#include "snapshot.h"
+
+/* Serialises control operations; protects origins and their control state. */
+DEFINE_MUTEX(volsnap_ctl_mutex);
+static LIST_HEAD(origins);
+static DEFINE_HASHTABLE(origin_hash, 6);
+static DEFINE_STATIC_KEY_FALSE(origins_attached);
+static struct delayed_work poll_work;
+
+#define POLL_INTERVAL	HZ
+
+static struct volsnap_origin *find_rcu(dev_t dev)
+{
+	struct volsnap_origin *o;
+
+	hash_for_each_possible_rcu(origin_hash, o, hnode, dev)
+		if (o->dev == dev)
+			return o;
+	return NULL;
+}
+
+/**
+ * volsnap_origin_find() - an attached origin by device number
+ * @dev: the device number.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: the origin or NULL.
+ */
+struct volsnap_origin *volsnap_origin_find(dev_t dev)
+{
+	struct volsnap_origin *o;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	list_for_each_entry(o, &origins, node)
+		if (o->dev == dev)
+			return o;
+	return NULL;
+}
+
+/**
+ * volsnap_origin_next() - iterate over the attached origins
+ * @o: the previous one, or NULL for the first.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: the next origin, or NULL after the last.
+ */
+struct volsnap_origin *volsnap_origin_next(struct volsnap_origin *o)
+{
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	o = list_prepare_entry(o, &origins, node);
+	list_for_each_entry_continue(o, &origins, node)
+		return o;
+	return NULL;
+}
+
+static bool is_store(dev_t dev)
+{
+	struct volsnap_origin *o;
+
+	list_for_each_entry(o, &origins, node)
+		if (o->store->dev.bdev->bd_dev == dev)
+			return true;
+	return false;
+}
+
+/**
+ * volsnap_origin_filter() - the hook's callback: take writes to origins
+ * @bio: a bio entering submit_bio_noacct().
+ *
+ * Context: the submitter's, inside the hook's SRCU read section.
+ * Return: true if the module took @bio.
+ */
+bool volsnap_origin_filter(struct bio *bio)
+{
+	struct volsnap_origin *o;
+
+	if (!static_branch_unlikely(&origins_attached))
+		return false;
+	if (!op_is_write(bio_op(bio)) || !bio_sectors(bio))
+		return false;
+
+	rcu_read_lock();
+	o = find_rcu(bio->bi_bdev->bd_dev);
+	if (!o) {
+		rcu_read_unlock();
+		return false;
+	}
+	while (!percpu_ref_tryget_live(&o->writes)) {
+		unsigned long flags;
+
+		spin_lock_irqsave(&o->gate_lock, flags);
+		if (o->holding) {
+			bio_list_add(&o->held, bio);
+			spin_unlock_irqrestore(&o->gate_lock, flags);
+			rcu_read_unlock();
+			return true;
+		}
+		spin_unlock_irqrestore(&o->gate_lock, flags);
+		/* The gate is opening: the reference is being revived. */
+		cpu_relax();
+	}
+	rcu_read_unlock();
+	/* The reference keeps o alive from here. */
+	volsnap_cow_write(o, bio);
+	return true;
+}
+
+static void writes_release(struct percpu_ref *ref)
+{
+	struct volsnap_origin *o = container_of(ref, struct volsnap_origin, writes);
+
+	wake_up_all(&o->drain_wq);
+}
+
+/*
+ * Close the gate and wait until no write is in flight, at most @timeout
+ * jiffies. Return 0, or -ETIMEDOUT with the gate open again.
+ */
+static int gate_close(struct volsnap_origin *o, unsigned long timeout)
+{
+	spin_lock_irq(&o->gate_lock);
+	o->holding = true;
+	spin_unlock_irq(&o->gate_lock);
+	percpu_ref_kill(&o->writes);
+	if (!wait_event_timeout(o->drain_wq, percpu_ref_is_zero(&o->writes),
+				timeout)) {
+		pr_warn("%pg: writes did not drain within the hold limit\n",
+			o->bdev.bdev);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* Open the gate and resubmit the writes held meanwhile. */
+static void gate_open(struct volsnap_origin *o)
+{
+	struct bio_list held;
+	struct bio *bio;
+
+	percpu_ref_resurrect(&o->writes);
+	spin_lock_irq(&o->gate_lock);
+	o->holding = false;
+	held = o->held;
+	bio_list_init(&o->held);
+	spin_unlock_irq(&o->gate_lock);
+
+	/* In arrival order; the gate cannot close again meanwhile (mutex). */
+	while ((bio = bio_list_pop(&held))) {
+		percpu_ref_get(&o->writes);
+		volsnap_cow_write(o, bio);
+	}
+}
+
+/**
+ * volsnap_origin_update_epoch() - recompute the epoch writes preserve for
+ * @o: the origin.
+ *
+ * The newest valid snapshot's epoch, 0 if none. It only grows at a
+ * snapshot instant, with the gate closed; it may shrink at any time (a
+ * snapshot deleted or invalidated), which only spares copies.
+ */
+void volsnap_origin_update_epoch(struct volsnap_origin *o)
+{
+	struct volsnap_snapshot *s;
+	u32 epoch = 0;
+
+	spin_lock(&o->snap_lock);
+	list_for_each_entry_reverse(s, &o->snapshots, node) {
+		if (!s->error) {
+			epoch = s->epoch;
+			break;
+		}
+	}
+	WRITE_ONCE(o->cow_epoch, epoch);
+	spin_unlock(&o->snap_lock);
+}
+
+static unsigned long hold_limit(void)
+{
+	return msecs_to_jiffies(READ_ONCE(volsnap_hold_limit_ms));
+}
+
+/* Freeze the filesystem (if any) and close the gate. */
+static int freeze(struct volsnap_origin *o)
+{
+	int ret;
+
+	o->freeze_start = ktime_get_ns();
+	ret = volsnap_freeze_bdev(o->bdev.bdev);
+	if (ret)
+		return ret;
+	ret = gate_close(o, hold_limit());
+	if (ret) {
+		gate_open(o);
+		volsnap_thaw_bdev(o->bdev.bdev);
+	}
+	return ret;
+}
+
+static void thaw(struct volsnap_origin *o)
+{
+	gate_open(o);
+	volsnap_thaw_bdev(o->bdev.bdev);
+}
+
+static void watchdog_fn(struct work_struct *work)
+{
+	struct volsnap_origin *o = container_of(to_delayed_work(work),
+						struct volsnap_origin, watchdog);
+
+	mutex_lock(&volsnap_ctl_mutex);
+	if (!o->dead && o->freeze == VOLSNAP_FROZEN) {
+		thaw(o);
+		o->freeze = VOLSNAP_TIMED_OUT;
+		o->freezer = NULL;
+		pr_warn("%pg: frozen longer than %u ms: thawed, snapshot failed\n",
+			o->bdev.bdev, volsnap_hold_limit_ms);
+	}
+	mutex_unlock(&volsnap_ctl_mutex);
+}
+
+/**
+ * volsnap_origin_freeze() - freeze an origin for an explicit snapshot
+ * @o: the origin.
+ * @owner: the control file; closing it thaws.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0, -EBUSY already frozen, -ETIMEDOUT writes did not drain within
+ * the hold limit, or the filesystem freeze's error.
+ */
+int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner)
+{
+	int ret;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (o->freeze == VOLSNAP_FROZEN)
+		return -EBUSY;
+	ret = freeze(o);
+	if (ret)
+		return ret;
+	o->freeze = VOLSNAP_FROZEN;
+	o->freezer = owner;
+	/* The limit counts from the start of the freeze. */
+	schedule_delayed_work(&o->watchdog, hold_limit() -
+		min(hold_limit(), nsecs_to_jiffies(ktime_get_ns() - o->freeze_start)));
+	return 0;
+}
+
+/**
+ * volsnap_origin_thaw() - end an explicit freeze
+ * @o: the origin.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0, -EINVAL not frozen, -ETIMEDOUT the watchdog thawed it first.
+ */
+int volsnap_origin_thaw(struct volsnap_origin *o)
+{
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	switch (o->freeze) {
+	case VOLSNAP_FROZEN:
+		thaw(o);
+		o->freeze = VOLSNAP_THAWED;
+		o->freezer = NULL;
+		cancel_delayed_work(&o->watchdog);
+		return 0;
+	case VOLSNAP_TIMED_OUT:
+		o->freeze = VOLSNAP_THAWED;
+		return -ETIMEDOUT;
+	default:
+		return -EINVAL;
+	}
+}
+
+/**
+ * volsnap_origin_release_owner() - thaw what a closing control file froze
+ * @owner: the control file.
+ */
+void volsnap_origin_release_owner(const void *owner)
+{
+	struct volsnap_origin *o;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	list_for_each_entry(o, &origins, node) {
+		if (o->freeze == VOLSNAP_FROZEN && o->freezer == owner) {
+			pr_info("%pg: control file closed while frozen: thawed\n",
+				o->bdev.bdev);
+			volsnap_origin_thaw(o);
+		}
+	}
+	mutex_unlock(&volsnap_ctl_mutex);
+}
+
+/**
+ * volsnap_origin_snapshot() - take a snapshot
+ * @o: the origin.
+ * @frozen: switch inside an explicit freeze (which stays) instead of
+ *	freezing and thawing here.
+ * @arg: filled with the snapshot's id, device and hold time.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0, -EMLINK too many snapshots, -EINVAL @frozen without a freeze,
+ * -ETIMEDOUT the freeze hit the hold limit, or another negative errno.
+ */
+int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
+			    struct volsnap_create *arg)
+{
+	struct volsnap_snapshot *s;
+	int ret;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (frozen && o->freeze == VOLSNAP_TIMED_OUT) {
+		o->freeze = VOLSNAP_THAWED;
+		return -ETIMEDOUT;
+	}
+	if (frozen && o->freeze != VOLSNAP_FROZEN)
+		return -EINVAL;
+	if (!frozen && o->freeze == VOLSNAP_FROZEN)
+		return -EBUSY;
+	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
+		return -EMLINK;
+
+	/* Everything that can be prepared is prepared before the hold. */
+	s = volsnap_snapshot_alloc(o);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+
+	if (!frozen) {
+		ret = freeze(o);
+		if (ret) {
+			volsnap_snapshot_discard(s);
+			return ret;
+		}
+	}
+
+	/* The instant: no write is in flight, new ones are held. */
+	s->epoch = ++o->last_epoch;
+	s->created = ktime_get_real_ns();
+	spin_lock(&o->snap_lock);
+	list_add_tail(&s->node, &o->snapshots);
+	o->nr_snapshots++;
+	WRITE_ONCE(o->cow_epoch, s->epoch);
+	spin_unlock(&o->snap_lock);
+
+	if (!frozen)
+		thaw(o);
+	arg->hold_ns = ktime_get_ns() - o->freeze_start;
+
+	ret = volsnap_snapshot_publish(s);
+	if (ret) {
+		volsnap_snapshot_discard(s);
+		return ret;
+	}
+	arg->id = s->epoch;
+	arg->image_index = s->index;
+	arg->image_major = s->disk->major;
+	arg->image_minor = s->disk->first_minor;
+	pr_info("%pg: snapshot %u is volsnap%d (writes held %llu us)\n",
+		o->bdev.bdev, s->epoch, s->index, arg->hold_ns / NSEC_PER_USEC);
+	return 0;
+}
+
+static void origin_free(struct volsnap_origin *o)
+{
+	if (o->wq)
+		destroy_workqueue(o->wq);
+	volsnap_cow_exit(o);
+	bioset_exit(&o->copy_bs);
+	bioset_exit(&o->read_bs);
+	bioset_exit(&o->clone_bs);
+	percpu_ref_exit(&o->writes);
+	volsnap_chunkmap_destroy(&o->map);
+	kfree(o);
+}
+
+static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
+{
+	struct volsnap_origin *o;
+
+	o = kzalloc(sizeof(*o), GFP_KERNEL);
+	if (!o)
+		return NULL;
+	o->dev = dev;
+	o->chunk_shift = chunk_shift;
+	init_waitqueue_head(&o->drain_wq);
+	spin_lock_init(&o->gate_lock);
+	bio_list_init(&o->held);
+	spin_lock_init(&o->snap_lock);
+	INIT_LIST_HEAD(&o->snapshots);
+	INIT_DELAYED_WORK(&o->watchdog, watchdog_fn);
+	volsnap_chunkmap_init(&o->map);
+	if (volsnap_cow_init(o))
+		goto fail;
+	if (percpu_ref_init(&o->writes, writes_release, PERCPU_REF_ALLOW_REINIT,
+			    GFP_KERNEL))
+		goto fail;
+	if (bioset_init(&o->clone_bs, BIO_POOL_SIZE,
+			offsetof(struct volsnap_io, clone), 0) ||
+	    bioset_init(&o->read_bs, BIO_POOL_SIZE,
+			volsnap_snapshot_front_pad(), 0) ||
+	    bioset_init(&o->copy_bs, 2, 0, BIOSET_NEED_BVECS))
+		goto fail;
+	o->wq = alloc_workqueue("volsnap-%u:%u", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				volsnap_max_copies, MAJOR(dev), MINOR(dev));
+	if (!o->wq)
+		goto fail;
+	return o;
+fail:
+	origin_free(o);
+	return NULL;
+}
+
+/**
+ * volsnap_origin_attach() - start tracking a device
+ * @dev: the origin.
+ * @store_dev: its store.
+ * @chunk_size: bytes, already validated.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0 or a negative errno (see VOLSNAP_IOC_ATTACH).
+ */
+int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
+{
+	struct volsnap_origin *o;
+	struct block_device *bdev;
+	int ret;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (volsnap_origin_find(dev) || is_store(dev))
+		return -EBUSY;
+	if (volsnap_origin_find(store_dev) || dev == store_dev)
+		return dev == store_dev ? -EINVAL : -EBUSY;
+
+	o = origin_alloc(dev, ilog2(chunk_size) - SECTOR_SHIFT);
+	if (!o)
+		return -ENOMEM;
+	ret = volsnap_bdev_open(&o->bdev, dev, false, NULL);
+	if (ret)
+		goto free;
+	bdev = o->bdev.bdev;
+	o->nr_sectors = bdev_nr_sectors(bdev);
+	if (bdev_is_zoned(bdev) || !o->nr_sectors) {
+		ret = -EINVAL;
+		goto close;
+	}
+	o->store = volsnap_store_open(store_dev, bdev, o->chunk_shift, o);
+	if (IS_ERR(o->store)) {
+		ret = PTR_ERR(o->store);
+		o->store = NULL;
+		goto close;
+	}
+
+	/* Pins the module while attached: rmmod is refused. */
+	__module_get(THIS_MODULE);
+	list_add_tail(&o->node, &origins);
+	hash_add_rcu(origin_hash, &o->hnode, dev);
+	static_branch_inc(&origins_attached);
+	schedule_delayed_work(&poll_work, POLL_INTERVAL);
+	pr_info("%pg: attached, store %pg, chunk %u KiB\n", bdev,
+		o->store->dev.bdev, chunk_size >> 10);
+	return 0;
+
+close:
+	volsnap_bdev_close(&o->bdev);
+free:
+	origin_free(o);
+	return ret;
+}
+
+/**
+ * volsnap_origin_detach() - stop tracking a device
+ * @o: the origin.
+ * @force: delete its snapshots (even open ones) instead of refusing.
+ *
+ * Context: volsnap_ctl_mutex held; dropped and retaken while in-flight
+ * writes drain.
+ * Return: 0, or -EBUSY when snapshots exist without @force.
+ */
+int volsnap_origin_detach(struct volsnap_origin *o, bool force)
+{
+	struct volsnap_snapshot *s, *tmp;
+	int ret;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (o->nr_snapshots && !force)
+		return -EBUSY;
+	if (o->freeze == VOLSNAP_FROZEN)
+		volsnap_origin_thaw(o);
+	list_for_each_entry_safe(s, tmp, &o->snapshots, node)
+		volsnap_snapshot_delete(s, true);
+
+	/* Unpublish: new bios pass by; then wait for those in the filter. */
+	o->dead = true;
+	hash_del_rcu(&o->hnode);
+	list_del(&o->node);
+	static_branch_dec(&origins_attached);
+	mutex_unlock(&volsnap_ctl_mutex);
+
+	volsnap_hook_sync();
+	cancel_delayed_work_sync(&o->watchdog);
+	percpu_ref_kill(&o->writes);
+	wait_event(o->drain_wq, percpu_ref_is_zero(&o->writes));
+	flush_workqueue(o->wq);
+
+	ret = volsnap_store_release(o->store, o->bdev.bdev);
+	if (ret)
+		pr_warn("%pg: cannot mark store %pg clean: %d\n", o->bdev.bdev,
+			o->store->dev.bdev, ret);
+	pr_info("%pg: detached\n", o->bdev.bdev);
+	volsnap_store_close(o->store);
+	volsnap_bdev_close(&o->bdev);
+	origin_free(o);
+	module_put(THIS_MODULE);
+
+	mutex_lock(&volsnap_ctl_mutex);
+	return 0;
+}
+
+/*
+ * A device is gone when its struct device left sysfs (del_gendisk, or a
+ * deleted partition).
+ */
+static bool bdev_gone(struct block_device *bdev)
+{
+	return !device_is_registered(&bdev->bd_device);
+}
+
+static void poll_fn(struct work_struct *work)
+{
+	struct volsnap_origin *o, *tmp;
+
+	mutex_lock(&volsnap_ctl_mutex);
+restart:
+	list_for_each_entry_safe(o, tmp, &origins, node) {
+		if (!bdev_gone(o->bdev.bdev) && !bdev_gone(o->store->dev.bdev))
+			continue;
+		pr_warn("%pg: %s disappeared: detaching\n", o->bdev.bdev,
+			bdev_gone(o->bdev.bdev) ? "origin" : "store");
+		volsnap_origin_detach(o, true);
+		goto restart;	/* the mutex was dropped */
+	}
+	if (!list_empty(&origins))
+		schedule_delayed_work(&poll_work, POLL_INTERVAL);
+	mutex_unlock(&volsnap_ctl_mutex);
+}
+
+int volsnap_origin_init(void)
+{
+	INIT_DELAYED_WORK(&poll_work, poll_fn);
+	return 0;
+}
+
+void volsnap_origin_exit(void)
+{
+	cancel_delayed_work_sync(&poll_work);
+}

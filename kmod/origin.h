@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An origin: a live block device that volsnap tracks, with its store,
+ * chunk map, snapshots and the gate that holds its writes at a snapshot
+ * instant.
+ */
+#ifndef VOLSNAP_ORIGIN_H
+#define VOLSNAP_ORIGIN_H
+
+#include <linux/bio.h>
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/percpu-refcount.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <linux/volsnap.h>
+
+#include "chunkmap.h"
+#include "compat.h"
+#include "store.h"
+
+/* Control-path freeze state of an origin (volsnap_ctl_mutex). */
+enum volsnap_freeze {
+	VOLSNAP_THAWED,
+	VOLSNAP_FROZEN,		/* filesystem frozen, writes held */
+	VOLSNAP_TIMED_OUT,	/* the watchdog thawed a freeze */
+};
+
+/**
+ * struct volsnap_origin - a tracked device
+ * @hnode: in the lookup hash (RCU readers, volsnap_ctl_mutex writers).
+ * @node: in the list of origins (volsnap_ctl_mutex).
+ * @dev: the origin's device number.
+ * @bdev: the origin, opened shared (a filesystem may own it).
+ * @store: the shadow store.
+ * @chunk_shift: log2 of the chunk size in sectors.
+ * @nr_sectors: size of the origin.
+ * @writes: one reference per write between the gate and its completion.
+ *	Killed to close the gate; zero means drained.
+ * @drain_wq: woken when @writes drops to zero.
+ * @gate_lock: protects @holding and @held.
+ * @holding: the gate is closed for a snapshot instant: writes wait in @held.
+ * @held: writes that arrived while the gate was closed.
+ * @cow_epoch: epoch of the newest valid snapshot, 0 with none; a write to
+ *	a chunk preserved for an older epoch copies it first. Read locklessly.
+ * @clone_bs: write clones, with struct volsnap_io in front.
+ * @read_bs: snapshot read pieces, with struct volsnap_read in front.
+ * @copy_bs: bios that copy chunks to the store.
+ * @wq: copy and read-retry workers (WQ_MEM_RECLAIM).
+ * @cow_lock: protects @pending.
+ * @pending: copies in progress, by origin chunk.
+ * @buf_lock: protects @bufs.
+ * @bufs: free chunk buffers, one per copy that may run at once.
+ * @buf_wq: woken when a buffer is freed.
+ * @map: the chunk map.
+ * @snap_lock: protects @snapshots and the snapshots' @error; changes also
+ *	hold volsnap_ctl_mutex, so the control path may read without it.
+ * @snapshots: live snapshots, ascending epoch.
+ * @nr_snapshots: their number.
+ * @last_epoch: the newest epoch handed out (volsnap_ctl_mutex).
+ * @freeze: freeze state (volsnap_ctl_mutex).
+ * @freezer: the control file that froze the origin (volsnap_ctl_mutex).
+ * @freeze_start: when the freeze began, ktime ns.
+ * @watchdog: thaws a freeze that outlives the hold limit.
+ * @dead: unpublished, being torn down (volsnap_ctl_mutex).
+ */
+struct volsnap_origin {
+	struct hlist_node hnode;
+	struct list_head node;
+	dev_t dev;
+	struct volsnap_bdev bdev;
+	struct volsnap_store *store;
+	unsigned int chunk_shift;
+	sector_t nr_sectors;
+
+	struct percpu_ref writes;
+	wait_queue_head_t drain_wq;
+	spinlock_t gate_lock;		/* @holding, @held */
+	bool holding;
+	struct bio_list held;
+
+	u32 cow_epoch;
+
+	struct bio_set clone_bs;
+	struct bio_set read_bs;
+	struct bio_set copy_bs;
+	struct workqueue_struct *wq;
+
+	spinlock_t cow_lock;		/* @pending */
+	DECLARE_HASHTABLE(pending, 8);
+	spinlock_t buf_lock;		/* @bufs */
+	struct list_head bufs;
+	wait_queue_head_t buf_wq;
+
+	struct volsnap_chunkmap map;
+
+	spinlock_t snap_lock;		/* @snapshots, their @error */
+	struct list_head snapshots;
+	unsigned int nr_snapshots;
+	u32 last_epoch;
+
+	enum volsnap_freeze freeze;
+	const void *freezer;
+	u64 freeze_start;
+	struct delayed_work watchdog;
+	bool dead;
+};
+
+/**
+ * struct volsnap_io - a write to an origin, between the gate and completion
+ * @o: the origin; the write holds a reference on @o->writes.
+ * @orig: the submitter's bio, completed when @clone completes.
+ * @pending: copies the write waits for, plus one while it is being set up.
+ * @clone: what is submitted to the origin; must be last (bioset front pad).
+ */
+struct volsnap_io {
+	struct volsnap_origin *o;
+	struct bio *orig;
+	atomic_t pending;
+	struct bio clone;
+};
+
+extern struct mutex volsnap_ctl_mutex;
+extern unsigned int volsnap_hold_limit_ms;
+extern unsigned int volsnap_max_snapshots;
+extern unsigned int volsnap_max_copies;
+
+static inline u64 volsnap_chunk_of(const struct volsnap_origin *o, sector_t s)
+{
+	return s >> o->chunk_shift;
+}
+
+static inline sector_t volsnap_chunk_sectors(const struct volsnap_origin *o)
+{
+	return (sector_t)1 << o->chunk_shift;
+}
+
+/* origin.c */
+struct volsnap_origin *volsnap_origin_find(dev_t dev);
+struct volsnap_origin *volsnap_origin_next(struct volsnap_origin *o);
+int volsnap_origin_attach(dev_t origin, dev_t store, unsigned int chunk_size);
+int volsnap_origin_detach(struct volsnap_origin *o, bool force);
+int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner);
+int volsnap_origin_thaw(struct volsnap_origin *o);
+void volsnap_origin_release_owner(const void *owner);
+int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
+			    struct volsnap_create *arg);
+void volsnap_origin_update_epoch(struct volsnap_origin *o);
+void volsnap_origin_exit(void);
+int volsnap_origin_init(void);
+
+/* cow.c */
+int volsnap_cow_init(struct volsnap_origin *o);
+void volsnap_cow_exit(struct volsnap_origin *o);
+void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio);
+
+#endif /* VOLSNAP_ORIGIN_H */

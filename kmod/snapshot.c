@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshot images.
+ *
+ * Each snapshot is a bio-based, read-only disk. A read is cut at chunk
+ * boundaries; each piece is sent, as a clone of the read, to the store copy
+ * with the smallest tag >= the snapshot's epoch, or to the origin when the
+ * chunk has no such copy.
+ *
+ * A piece read from the origin can race with a write to the same chunk:
+ * the write waits for its copy to be published, so if after the read
+ * completes the chunk is still not preserved for the snapshot's epoch, the
+ * write has not started and the data is the snapshot's. Otherwise the
+ * piece is read again, from the new copy.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/wait_bit.h>
+
+#include <linux/volsnap.h>
+
+#include "hook.h"
+#include "origin.h"
+#include "snapshot.h"
+
+static int image_major;
+static DEFINE_IDA(image_ida);
+
+/**
+ * struct volsnap_read - one chunk's piece of an image read
+ * @s: the snapshot.
+ * @parent: the read; one of its remaining counts is this piece's.
+ * @chunk: the origin chunk.
+ * @offset: sectors from the start of @parent.
+ * @sectors: length.
+ * @from_origin: the piece reads the origin.
+ * @work: re-reads from the store after a race.
+ * @clone: the piece's bio; must be last (bioset front pad).
+ */
+struct volsnap_read {
+	struct volsnap_snapshot *s;
+	struct bio *parent;
+	u64 chunk;
+	unsigned int offset;
+	unsigned int sectors;
+	bool from_origin;
+	struct work_struct work;
+	struct bio clone;
+};
+
+static void read_endio(struct bio *clone);
+
+static void read_finish(struct volsnap_read *r, blk_status_t status)
+{
+	struct volsnap_snapshot *s = r->s;
+	struct bio *parent = r->parent;
+
+	if (status)
+		cmpxchg(&parent->bi_status, BLK_STS_OK, status);
+	bio_put(&r->clone);
+	bio_endio(parent);
+	/* wake_up_var() only hashes the address: fine if s is gone. */
+	if (atomic_dec_and_test(&s->inflight))
+		wake_up_var(&s->inflight);
+}
+
+/* Send one piece of @parent; the caller has taken a remaining count. */
+static void read_piece(struct volsnap_snapshot *s, struct bio *parent,
+		       unsigned int offset, unsigned int sectors, u64 chunk)
+{
+	struct volsnap_origin *o = s->o;
+	struct block_device *bdev = o->bdev.bdev;
+	sector_t sector = parent->bi_iter.bi_sector + offset;
+	struct volsnap_read *r;
+	struct bio *clone;
+	u64 store_chunk;
+	u32 preserved;
+
+	preserved = volsnap_chunkmap_find(&o->map, chunk, s->epoch, &store_chunk);
+	if (store_chunk != VOLSNAP_NO_CHUNK) {
+		bdev = o->store->dev.bdev;
+		sector = volsnap_store_sector(o->store, store_chunk) +
+			 (sector & (volsnap_chunk_sectors(o) - 1));
+	}
+
+	clone = bio_alloc_clone(bdev, parent, GFP_NOIO, &o->read_bs);
+	r = container_of(clone, struct volsnap_read, clone);
+	r->s = s;
+	r->parent = parent;
+	r->chunk = chunk;
+	r->offset = offset;
+	r->sectors = sectors;
+	r->from_origin = store_chunk == VOLSNAP_NO_CHUNK;
+	atomic_inc(&s->inflight);
+
+	if (r->from_origin && preserved >= s->epoch) {
+		/* Its copy failed: the snapshot is invalid. */
+		read_finish(r, BLK_STS_IOERR);
+		return;
+	}
+	bio_trim(clone, offset, sectors);
+	clone->bi_iter.bi_sector = sector;
+	clone->bi_opf &= ~REQ_POLLED;
+	clone->bi_end_io = read_endio;
+	volsnap_hook_submit(clone);
+}
+
+static void read_retry(struct work_struct *work)
+{
+	struct volsnap_read *r = container_of(work, struct volsnap_read, work);
+
+	bio_inc_remaining(r->parent);
+	read_piece(r->s, r->parent, r->offset, r->sectors, r->chunk);
+	read_finish(r, BLK_STS_OK);
+}
+
+static void read_endio(struct bio *clone)
+{
+	struct volsnap_read *r = container_of(clone, struct volsnap_read, clone);
+	struct volsnap_snapshot *s = r->s;
+
+	if (r->from_origin && !clone->bi_status) {
+		/* Order the map lookup after the completed read. */
+		smp_mb();
+		if (volsnap_chunkmap_preserved(&s->o->map, r->chunk) >= s->epoch) {
+			INIT_WORK(&r->work, read_retry);
+			queue_work(s->o->wq, &r->work);
+			return;
+		}
+	}
+	read_finish(r, clone->bi_status);
+}
+
+static void image_submit_bio(struct bio *bio)
+{
+	struct volsnap_snapshot *s = bio->bi_bdev->bd_disk->private_data;
+	struct volsnap_origin *o = s->o;
+	unsigned int offset = 0, sectors, total = bio_sectors(bio);
+	sector_t sector = bio->bi_iter.bi_sector;
+	u64 chunk;
+
+	if (bio_op(bio) != REQ_OP_READ) {
+		/* Read-only: only an empty flush is answered. */
+		if (bio_op(bio) != REQ_OP_FLUSH)
+			bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+		return;
+	}
+	if (READ_ONCE(s->error)) {
+		bio_io_error(bio);
+		return;
+	}
+	while (offset < total) {
+		chunk = volsnap_chunk_of(o, sector + offset);
+		sectors = min_t(sector_t, total - offset,
+				((chunk + 1) << o->chunk_shift) - sector - offset);
+		bio_inc_remaining(bio);
+		read_piece(s, bio, offset, sectors, chunk);
+		offset += sectors;
+	}
+	bio_endio(bio);
+}
+
+static int image_open(VOLSNAP_OPEN_ARGS)
+{
+	return volsnap_open_for_write() ? -EROFS : 0;
+}
+
+static void image_free_disk(struct gendisk *disk)
+{
+	struct volsnap_snapshot *s = disk->private_data;
+
+	ida_free(&image_ida, s->index);
+	kfree(s);
+}
+
+static const struct block_device_operations image_fops = {
+	.owner		= THIS_MODULE,
+	.submit_bio	= image_submit_bio,
+	.open		= image_open,
+	.free_disk	= image_free_disk,
+};
+
+/**
+ * volsnap_snapshot_alloc() - a snapshot and its (not yet added) disk
+ * @o: the origin.
+ *
+ * Return: the snapshot or an ERR_PTR().
+ */
+struct volsnap_snapshot *volsnap_snapshot_alloc(struct volsnap_origin *o)
+{
+	struct block_device *bdev = o->bdev.bdev;
+	struct volsnap_snapshot *s;
+	struct gendisk *disk;
+	int ret;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->o = o;
+	INIT_LIST_HEAD(&s->node);
+	atomic_set(&s->inflight, 0);
+	s->index = ida_alloc_max(&image_ida, MINORMASK, GFP_KERNEL);
+	if (s->index < 0) {
+		ret = s->index;
+		goto free;
+	}
+	disk = volsnap_alloc_disk(bdev_logical_block_size(bdev),
+				  bdev_physical_block_size(bdev));
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto free_index;
+	}
+	disk->major = image_major;
+	disk->first_minor = s->index;
+	disk->minors = 1;
+	disk->fops = &image_fops;
+	disk->private_data = s;
+	disk->flags |= GENHD_FL_NO_PART;
+	snprintf(disk->disk_name, DISK_NAME_LEN, "volsnap%d", s->index);
+	set_capacity(disk, o->nr_sectors);
+	set_disk_ro(disk, true);
+	s->disk = disk;
+	return s;
+
+free_index:
+	ida_free(&image_ida, s->index);
+free:
+	kfree(s);
+	return ERR_PTR(ret);
+}
+
+/**
+ * volsnap_snapshot_publish() - make the image device appear
+ * @s: a snapshot already in its origin's list.
+ *
+ * Return: 0 or add_disk()'s error; on error the caller discards @s.
+ */
+int volsnap_snapshot_publish(struct volsnap_snapshot *s)
+{
+	return add_disk(s->disk);
+}
+
+static void release_copy(void *data, u64 store_chunk)
+{
+	volsnap_store_free(data, store_chunk);
+}
+
+/* Drop the copies no live valid snapshot of @o reads any more. */
+static void prune(struct volsnap_origin *o)
+{
+	struct volsnap_snapshot *s;
+	unsigned int nr = 0;
+	u32 *live;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	live = kmalloc_array(max(o->nr_snapshots, 1U), sizeof(*live), GFP_KERNEL);
+	if (!live)
+		return;	/* copies stay until the next delete */
+	spin_lock(&o->snap_lock);
+	list_for_each_entry(s, &o->snapshots, node)
+		if (!s->error)
+			live[nr++] = s->epoch;
+	spin_unlock(&o->snap_lock);
+	volsnap_chunkmap_prune(&o->map, live, nr, release_copy, o->store);
+	kfree(live);
+}
+
+/* Take @s off its origin's list; the write path stops copying for it. */
+static void unlink_snapshot(struct volsnap_snapshot *s)
+{
+	struct volsnap_origin *o = s->o;
+
+	spin_lock(&o->snap_lock);
+	list_del_init(&s->node);
+	o->nr_snapshots--;
+	spin_unlock(&o->snap_lock);
+	volsnap_origin_update_epoch(o);
+}
+
+/**
+ * volsnap_snapshot_discard() - undo a snapshot whose disk was never added
+ * @s: the snapshot, in its origin's list or not yet.
+ */
+void volsnap_snapshot_discard(struct volsnap_snapshot *s)
+{
+	if (!list_empty(&s->node)) {
+		unlink_snapshot(s);
+		prune(s->o);
+	}
+	put_disk(s->disk);
+	ida_free(&image_ida, s->index);
+	kfree(s);
+}
+
+/**
+ * volsnap_snapshot_delete() - delete a snapshot, copying no data
+ * @s: the snapshot.
+ * @force: even if its image device is open.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0, or -EBUSY when the image is open and not @force.
+ */
+int volsnap_snapshot_delete(struct volsnap_snapshot *s, bool force)
+{
+	struct volsnap_origin *o = s->o;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (!force && disk_openers(s->disk))
+		return -EBUSY;
+	unlink_snapshot(s);
+	del_gendisk(s->disk);
+	/* No new reads now; wait for the pieces still in flight. */
+	wait_var_event(&s->inflight, !atomic_read(&s->inflight));
+	prune(o);
+	put_disk(s->disk);	/* frees s, now or at the last close */
+	return 0;
+}
+
+/**
+ * volsnap_snapshot_find() - a live snapshot of @o by id
+ * @o: the origin.
+ * @id: the snapshot's id (epoch).
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: the snapshot or NULL.
+ */
+struct volsnap_snapshot *volsnap_snapshot_find(struct volsnap_origin *o, u32 id)
+{
+	struct volsnap_snapshot *s;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	list_for_each_entry(s, &o->snapshots, node)
+		if (s->epoch == id)
+			return s;
+	return NULL;
+}
+
+/**
+ * volsnap_snapshot_invalidate() - mark snapshots whose image would be wrong
+ * @o: the origin.
+ * @after: snapshots with an epoch > @after ...
+ * @upto: ... and <= @upto are affected.
+ * @error: why (-ENOSPC store full, or an I/O error).
+ *
+ * Context: any process context (copy workers).
+ */
+void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
+				 int error)
+{
+	struct volsnap_snapshot *s;
+	bool changed = false;
+
+	spin_lock(&o->snap_lock);
+	list_for_each_entry(s, &o->snapshots, node) {
+		if (s->epoch <= after || s->epoch > upto || s->error)
+			continue;
+		WRITE_ONCE(s->error, error);
+		changed = true;
+		pr_warn_ratelimited("%pg: snapshot %u (volsnap%d) is invalid: %s (%d)\n",
+				    o->bdev.bdev, s->epoch, s->index,
+				    error == -ENOSPC ? "store full" : "copy failed",
+				    error);
+	}
+	spin_unlock(&o->snap_lock);
+	if (changed)
+		volsnap_origin_update_epoch(o);
+}
+
+/**
+ * volsnap_snapshot_info() - fill a snapshot's status for user space
+ * @s: the snapshot.
+ * @info: zeroed by the caller.
+ */
+void volsnap_snapshot_info(struct volsnap_snapshot *s,
+			   struct volsnap_snapshot_info *info)
+{
+	info->id = s->epoch;
+	info->image_index = s->index;
+	info->image_major = image_major;
+	info->image_minor = s->index;
+	info->error = READ_ONCE(s->error);
+	info->state = info->error ? VOLSNAP_SNAP_INVALID : 0;
+	info->created_ns = s->created;
+	info->chunks = volsnap_chunkmap_count(&s->o->map, s->epoch);
+}
+
+/* Front pad of the origin's read bioset. */
+unsigned int volsnap_snapshot_front_pad(void)
+{
+	return offsetof(struct volsnap_read, clone);
+}
+
+int volsnap_snapshot_init(void)
+{
+	image_major = register_blkdev(0, "volsnap");
+	return image_major < 0 ? image_major : 0;
+}
+
+void volsnap_snapshot_exit(void)
+{
+	unregister_blkdev(image_major, "volsnap");
+	ida_destroy(&image_ida);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A snapshot: an epoch of an origin, shown as a read-only block device
+ * (/dev/volsnapN) that reads every chunk by the epoch rule.
+ */
+#ifndef VOLSNAP_SNAPSHOT_H
+#define VOLSNAP_SNAPSHOT_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/types.h>
+
+struct gendisk;
+struct volsnap_origin;
+struct volsnap_snapshot_info;
+
+/**
+ * struct volsnap_snapshot - one snapshot of an origin
+ * @node: in the origin's snapshot list (snap_lock).
+ * @o: the origin; valid while the image device is live.
+ * @epoch: the snapshot's epoch, also its id.
+ * @index: N of /dev/volsnapN, and the device's minor.
+ * @error: 0 while valid, else why not (-ENOSPC, -EIO); set once, under
+ *	the origin's snap_lock; read locklessly by the I/O path.
+ * @created: creation time, CLOCK_REALTIME ns.
+ * @disk: the image device.
+ * @inflight: pieces of image reads in flight.
+ */
+struct volsnap_snapshot {
+	struct list_head node;
+	struct volsnap_origin *o;
+	u32 epoch;
+	int index;
+	int error;
+	u64 created;
+	struct gendisk *disk;
+	atomic_t inflight;
+};
+
+struct volsnap_snapshot *volsnap_snapshot_alloc(struct volsnap_origin *o);
+int volsnap_snapshot_publish(struct volsnap_snapshot *s);
+void volsnap_snapshot_discard(struct volsnap_snapshot *s);
+int volsnap_snapshot_delete(struct volsnap_snapshot *s, bool force);
+struct volsnap_snapshot *volsnap_snapshot_find(struct volsnap_origin *o, u32 id);
+void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
+				 int error);
+void volsnap_snapshot_info(struct volsnap_snapshot *s,
+			   struct volsnap_snapshot_info *info);
+unsigned int volsnap_snapshot_front_pad(void);
+int volsnap_snapshot_init(void);
+void volsnap_snapshot_exit(void);
+
+#endif /* VOLSNAP_SNAPSHOT_H */

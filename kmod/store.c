@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shadow store on a block device.
+ *
+ * On-disk format, version 1 (all integers little-endian):
+ *
+ *   The device is cut into chunks of the origin's chunk size. Chunk 0
+ *   holds the header in its first 4096 bytes; data chunk N is device
+ *   chunk N + 1. Version 1 keeps the chunk map in memory only (snapshots
+ *   do not survive a reboot); map_offset and map_len reserve its place
+ *   on the device for a later version, and each map entry will carry a
+ *   crc32c of its chunk for verification.
+ *
+ *   offset size field
+ *        0    8 magic           "VOLSNAPS"
+ *        8    4 version         1
+ *       12    4 header_size     4096
+ *       16    4 chunk_size      bytes
+ *       20    4 state           0 clean (detached), 1 active (attached)
+ *       24    4 flags           0
+ *       28    4 reserved0       0
+ *       32    8 origin_dev      device number of the origin (new encoding)
+ *       40    8 origin_sectors  size of the origin in 512-byte sectors
+ *       48    8 data_chunks     data chunks on this store
+ *       56   16 uuid            random, chosen at attach
+ *       72    8 attached_ns     CLOCK_REALTIME of the attach
+ *       80    8 map_offset      0 in version 1
+ *       88    8 map_len         0 in version 1
+ *       96 3996 reserved        0
+ *     4092    4 checksum        crc32 (~0 seed, inverted) of bytes 0..4091
+ *
+ * A store whose header is active for another origin (another device
+ * number or size) belongs to an attach that did not end cleanly elsewhere
+ * and is refused; an active header for this same origin is stale (a crash
+ * while attached) and is taken over.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": store: " fmt
+
+#include <linux/bio.h>
+#include <linux/crc32.h>
+#include <linux/kdev_t.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "hook.h"
+#include "io.h"
+#include "store.h"
+
+#define STORE_MAGIC		"VOLSNAPS"
+#define STORE_VERSION		1
+#define STORE_HEADER_SIZE	4096
+#define STORE_STATE_CLEAN	0
+#define STORE_STATE_ACTIVE	1
+
+struct store_header {
+	char magic[8];
+	__le32 version;
+	__le32 header_size;
+	__le32 chunk_size;
+	__le32 state;
+	__le32 flags;
+	__le32 reserved0;
+	__le64 origin_dev;
+	__le64 origin_sectors;
+	__le64 data_chunks;
+	u8 uuid[16];
+	__le64 attached_ns;
+	__le64 map_offset;
+	__le64 map_len;
+	u8 reserved[3996];
+	__le32 checksum;
+} __packed;
+
+static_assert(sizeof(struct store_header) == STORE_HEADER_SIZE);
+
+static u32 header_csum(const struct store_header *h)
+{
+	return ~crc32_le(~0U, (const u8 *)h, offsetof(struct store_header, checksum));
+}
+
+static int header_io(struct volsnap_store *st, struct page *page, blk_opf_t opf)
+{
+	return volsnap_io_page(st->dev.bdev, 0, page, STORE_HEADER_SIZE, opf);
+}
+
+/* Write the header with @state; the store's other fields come from @st. */
+static int header_write(struct volsnap_store *st, struct block_device *origin,
+			u32 state)
+{
+	struct store_header *h;
+	struct page *page;
+	int ret;
+
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	h = page_address(page);
+	memcpy(h->magic, STORE_MAGIC, sizeof(h->magic));
+	h->version = cpu_to_le32(STORE_VERSION);
+	h->header_size = cpu_to_le32(STORE_HEADER_SIZE);
+	h->chunk_size = cpu_to_le32(SECTOR_SIZE << st->chunk_shift);
+	h->state = cpu_to_le32(state);
+	h->origin_dev = cpu_to_le64(new_encode_dev(origin->bd_dev));
+	h->origin_sectors = cpu_to_le64(bdev_nr_sectors(origin));
+	h->data_chunks = cpu_to_le64(st->nr_chunks);
+	memcpy(h->uuid, st->uuid, sizeof(h->uuid));
+	h->attached_ns = cpu_to_le64(ktime_get_real_ns());
+	h->checksum = cpu_to_le32(header_csum(h));
+	ret = header_io(st, page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+	__free_page(page);
+	return ret;
+}
+
+/* Refuse a store that is live for another origin. */
+static int header_check(struct volsnap_store *st, struct block_device *origin)
+{
+	struct store_header *h;
+	struct page *page;
+	int ret;
+
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	ret = header_io(st, page, REQ_OP_READ);
+	if (ret)
+		goto out;
+	h = page_address(page);
+	if (memcmp(h->magic, STORE_MAGIC, sizeof(h->magic)) ||
+	    le32_to_cpu(h->checksum) != header_csum(h) ||
+	    le32_to_cpu(h->state) != STORE_STATE_ACTIVE)
+		goto out;
+	if (le64_to_cpu(h->origin_dev) != new_encode_dev(origin->bd_dev) ||
+	    le64_to_cpu(h->origin_sectors) != bdev_nr_sectors(origin)) {
+		pr_err("%pg carries a live header of origin %u:%u\n",
+		       st->dev.bdev,
+		       MAJOR(new_decode_dev(le64_to_cpu(h->origin_dev))),
+		       MINOR(new_decode_dev(le64_to_cpu(h->origin_dev))));
+		ret = -EBUSY;
+	}
+out:
+	__free_page(page);
+	return ret;
+}
+
+/**
+ * volsnap_store_open() - open a block device as the store of an origin
+ * @dev: the store device.
+ * @origin: the origin it will serve.
+ * @chunk_shift: log2 of the chunk size in sectors.
+ * @holder: exclusive holder for the open.
+ *
+ * Checks the device, then writes an active header.
+ *
+ * Return: the store or an ERR_PTR(): -EINVAL the store is or overlaps the
+ * origin, -EBUSY it is in use or live for another origin, -ENOSPC it has
+ * no room for the header and one data chunk.
+ */
+struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
+					 unsigned int chunk_shift, void *holder)
+{
+	struct volsnap_store *st;
+	struct block_device *bdev;
+	sector_t start, end, ostart, oend;
+	u64 chunks;
+	int ret;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&st->lock);
+	st->chunk_shift = chunk_shift;
+
+	ret = volsnap_bdev_open(&st->dev, dev, true, holder);
+	if (ret)
+		goto free;
+	bdev = st->dev.bdev;
+
+	/* Same disk: the sector ranges must not meet. */
+	if (bdev->bd_disk == origin->bd_disk) {
+		start = bdev->bd_start_sect;
+		end = start + bdev_nr_sectors(bdev);
+		ostart = origin->bd_start_sect;
+		oend = ostart + bdev_nr_sectors(origin);
+		if (start < oend && ostart < end) {
+			ret = -EINVAL;
+			goto close;
+		}
+	}
+	if (bdev_logical_block_size(bdev) > (SECTOR_SIZE << chunk_shift)) {
+		ret = -EINVAL;
+		goto close;
+	}
+
+	chunks = bdev_nr_sectors(bdev) >> chunk_shift;
+	if (chunks < 2) {
+		ret = -ENOSPC;
+		goto close;
+	}
+	st->nr_chunks = chunks - 1;
+	st->bitmap = kvcalloc(BITS_TO_LONGS(st->nr_chunks), sizeof(long),
+			      GFP_KERNEL);
+	if (!st->bitmap) {
+		ret = -ENOMEM;
+		goto close;
+	}
+	get_random_bytes(st->uuid, sizeof(st->uuid));
+
+	ret = header_check(st, origin);
+	if (ret)
+		goto free_bitmap;
+	ret = header_write(st, origin, STORE_STATE_ACTIVE);
+	if (ret)
+		goto free_bitmap;
+	return st;
+
+free_bitmap:
+	kvfree(st->bitmap);
+close:
+	volsnap_bdev_close(&st->dev);
+free:
+	kfree(st);
+	return ERR_PTR(ret);
+}
+
+/**
+ * volsnap_store_close() - close the store and free it
+ * @st: the store.
+ */
+void volsnap_store_close(struct volsnap_store *st)
+{
+	kvfree(st->bitmap);
+	volsnap_bdev_close(&st->dev);
+	kfree(st);
+}
+
+/**
+ * volsnap_store_release() - write a clean header before close
+ * @st: the store.
+ * @origin: the origin it served.
+ *
+ * Return: 0 or the header write's error (the store is closed either way).
+ */
+int volsnap_store_release(struct volsnap_store *st, struct block_device *origin)
+{
+	return header_write(st, origin, STORE_STATE_CLEAN);
+}
+
+/**
+ * volsnap_store_alloc() - take a free data chunk
+ * @st: the store.
+ * @chunk: the chunk number, on success.
+ *
+ * Return: 0, or -ENOSPC when the store is full.
+ */
+int volsnap_store_alloc(struct volsnap_store *st, u64 *chunk)
+{
+	unsigned long bit;
+
+	spin_lock(&st->lock);
+	bit = find_next_zero_bit(st->bitmap, st->nr_chunks, st->hint);
+	if (bit >= st->nr_chunks)
+		bit = find_first_zero_bit(st->bitmap, st->nr_chunks);
+	if (bit >= st->nr_chunks) {
+		spin_unlock(&st->lock);
+		return -ENOSPC;
+	}
+	__set_bit(bit, st->bitmap);
+	st->used++;
+	st->hint = bit + 1;
+	spin_unlock(&st->lock);
+	*chunk = bit;
+	return 0;
+}
+
+/**
+ * volsnap_store_free() - give a data chunk back
+ * @st: the store.
+ * @chunk: a chunk from volsnap_store_alloc().
+ */
+void volsnap_store_free(struct volsnap_store *st, u64 chunk)
+{
+	spin_lock(&st->lock);
+	if (!WARN_ON_ONCE(!__test_and_clear_bit(chunk, st->bitmap)))
+		st->used--;
+	spin_unlock(&st->lock);
+}
+
+/**
+ * volsnap_store_used() - data chunks in use
+ * @st: the store.
+ *
+ * Return: the count, for status reports.
+ */
+u64 volsnap_store_used(struct volsnap_store *st)
+{
+	return READ_ONCE(st->used);
+}

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapctl - snapshots: create, delete, list
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <libsmartcols.h>
+
+#include "snapctl.h"
+
+static const struct errmsg create_errors[] = {
+	{ ENODEV, "not attached" },
+	{ EMLINK, "snapshot limit reached (delete a snapshot first)" },
+	{ ETIMEDOUT, "hold limit reached, the origin was thawed" },
+	{ EBUSY, "frozen (use --frozen, or thaw it first)" },
+	{ 0, NULL },
+};
+
+static const struct errmsg create_frozen_errors[] = {
+	{ ENODEV, "not attached" },
+	{ EMLINK, "snapshot limit reached (delete a snapshot first)" },
+	{ ETIMEDOUT, "hold limit reached, the origin was thawed" },
+	{ EINVAL, "not frozen (run 'snapctl freeze' first)" },
+	{ 0, NULL },
+};
+
+static int do_create(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "frozen", no_argument, NULL, 'F' },
+		{ "json",   no_argument, NULL, 'J' },
+		{ "help",   no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct volsnap_create cr = { 0 };
+	unsigned long long ms, us;
+	char *name, *image;
+	const char *origin;
+	int c, fd, ret;
+	dev_t devno;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "J", longopts)) != -1) {
+		switch (c) {
+		case 'F':
+			cr.flags |= VOLSNAP_CREATE_FROZEN;
+			break;
+		case 'J':
+			opts.json = true;
+			break;
+		}
+	}
+	if (cmd_nargs(cmd, argc, argv, 1, 1))
+		return EXIT_USAGE;
+	origin = argv[optind];
+	if (dev_lookup(origin, &devno))
+		return EXIT_FAIL;
+	cr.major = major(devno);
+	cr.minor = minor(devno);
+
+	fd = ctl_open();
+	ret = ctl_ioctl(fd, VOLSNAP_IOC_CREATE, &cr);
+	close(fd);
+	if (ret) {
+		ctl_error(ret, origin, cr.flags ? create_frozen_errors : create_errors,
+			  "cannot create a snapshot");
+		return EXIT_FAIL;
+	}
+
+	name = dev_name(devno);
+	image = image_name(cr.image_index);
+	ms = cr.hold_ns / 1000000;
+	us = cr.hold_ns / 1000 % 1000;
+	if (opts.json) {
+		fputs("{\"origin\": ", stdout);
+		json_string(name);
+		printf(", \"id\": %u, \"device\": ", cr.id);
+		json_string(image);
+		printf(", \"hold_ms\": %llu.%03llu}\n", ms, us);
+	} else {
+		printf("snapshot %u of %s: %s (writes held %llu.%03llu ms)\n",
+		       cr.id, name, image, ms, us);
+	}
+	free(image);
+	free(name);
+	return EXIT_OK;
+}
+
+const struct command cmd_create = {
+	.name = "create",
+	.fn = do_create,
+	.args = "ORIGIN [--frozen]",
+	.summary = "take a snapshot of ORIGIN; it appears as /dev/volsnapN",
+	.help =
+	"Take a snapshot of an attached origin. Its filesystem is frozen,\n"
+	"writes are held while the snapshot is switched in, then everything is\n"
+	"thawed; the hold time is printed. The snapshot appears as the\n"
+	"read-only block device /dev/volsnapN.\n"
+	"\n"
+	"Options:\n"
+	"  --frozen     ORIGIN is already frozen by 'snapctl freeze': take the\n"
+	"               snapshot inside that freeze and leave ORIGIN frozen\n"
+	"  -J, --json   JSON output\n"
+	"  -h, --help   show this help and exit\n",
+};
+
+/* The snapshot behind /dev/volsnapN: its origin and id. */
+static int find_image(int fd, unsigned int index, dev_t *origin,
+		      unsigned int *id)
+{
+	struct volsnap_origin_info *origins, oi;
+	struct volsnap_snapshot_info *snaps;
+	unsigned int i, j, nr, count;
+	int ret;
+
+	ret = ctl_list(fd, &origins, &nr);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr; i++) {
+		dev_t devno = makedev(origins[i].major, origins[i].minor);
+
+		ret = ctl_status(fd, devno, &oi, &snaps, &count);
+		if (ret == -ENODEV)	/* detached meanwhile */
+			continue;
+		if (ret)
+			break;
+		for (j = 0; j < count; j++)
+			if (snaps[j].image_index == index)
+				break;
+		if (j < count) {
+			*origin = devno;
+			*id = snaps[j].id;
+			free(snaps);
+			free(origins);
+			return 0;
+		}
+		free(snaps);
+	}
+	free(origins);
+	return ret ? ret : -ENOENT;
+}
+
+/* N of an image device path /dev/volsnapN (or a link to one), or -1. */
+static long image_index(const char *path)
+{
+	char *real = realpath(path, NULL);
+	const char *base = strrchr(real ? real : path, '/');
+	unsigned long n;
+	long ret = -1;
+	char *end;
+
+	base = base ? base + 1 : real ? real : path;
+	if (!strncmp(base, "volsnap", 7) && base[7] >= '0' && base[7] <= '9') {
+		n = strtoul(base + 7, &end, 10);
+		if (!*end && n <= UINT_MAX)
+			ret = n;
+	}
+	free(real);
+	return ret;
+}
+
+static int do_delete(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help",  no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct volsnap_delete del = { 0 };
+	char noent[48], busy[80], *end, *name;
+	const char *object;
+	unsigned int found;
+	unsigned long id;
+	int c, fd, ret;
+	dev_t devno;
+	long index;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "f", longopts)) != -1)
+		if (c == 'f')
+			del.flags |= VOLSNAP_DELETE_FORCE;
+	if (cmd_nargs(cmd, argc, argv, 1, 2))
+		return EXIT_USAGE;
+	object = argv[optind];
+
+	if (argc - optind == 2) {
+		errno = 0;
+		id = strtoul(argv[optind + 1], &end, 10);
+		if (!isdigit((unsigned char)argv[optind + 1][0]) || *end ||
+		    errno || id > UINT_MAX)
+			return cmd_usage(cmd, "invalid snapshot id '%s'",
+					 argv[optind + 1]);
+		if (dev_lookup(object, &devno))
+			return EXIT_FAIL;
+		fd = ctl_open();
+	} else {
+		index = image_index(object);
+		if (index < 0)
+			return cmd_usage(cmd, "'%s' is not an image device "
+					 "/dev/volsnapN; give ORIGIN ID", object);
+		fd = ctl_open();
+		ret = find_image(fd, index, &devno, &found);
+		if (ret) {
+			if (ret == -ENOENT)
+				errx_errno(0, "%s: no such snapshot", object);
+			else
+				ctl_error(ret, CTL_PATH, NULL, "cannot list snapshots");
+			close(fd);
+			return EXIT_FAIL;
+		}
+		id = found;
+	}
+	del.major = major(devno);
+	del.minor = minor(devno);
+	del.id = id;
+
+	ret = ctl_ioctl(fd, VOLSNAP_IOC_DELETE, &del);
+	close(fd);
+	name = dev_name(devno);
+	if (ret) {
+		const struct errmsg errs[] = {
+			{ ENODEV, "not attached" },
+			{ ENOENT, noent },
+			{ EBUSY, busy },
+			{ 0, NULL },
+		};
+
+		snprintf(noent, sizeof(noent), "no snapshot %lu", id);
+		snprintf(busy, sizeof(busy), "the image of snapshot %lu is open%s",
+			 id, del.flags ? "" : " (use --force)");
+		ctl_error(ret, argc - optind == 2 ? object : name, errs,
+			  "cannot delete the snapshot");
+	} else {
+		printf("deleted snapshot %lu of %s\n", id, name);
+	}
+	free(name);
+	return ret ? EXIT_FAIL : EXIT_OK;
+}
+
+const struct command cmd_delete = {
+	.name = "delete",
+	.fn = do_delete,
+	.args = "{ORIGIN ID | /dev/volsnapN} [--force]",
+	.summary = "delete a snapshot, named by origin and id or by its image",
+	.help =
+	"Delete a snapshot and its image device. The snapshot is named by its\n"
+	"origin and id, as 'snapctl list' shows them, or by its image device.\n"
+	"Deleting copies no data; other snapshots are not affected.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --force   delete even when the image device is open\n"
+	"  -h, --help    show this help and exit\n",
+};
+
+static const struct errmsg list_errors[] = {
+	{ ENODEV, "not attached" },
+	{ 0, NULL },
+};
+
+/* Add the snapshots of one origin; -errno of VOLSNAP_IOC_STATUS. */
+static int add_origin(int fd, struct libscols_table *tb, dev_t devno)
+{
+	struct volsnap_snapshot_info *snaps;
+	struct volsnap_origin_info oi;
+	unsigned int i, count;
+	char *name;
+	int ret;
+
+	ret = ctl_status(fd, devno, &oi, &snaps, &count);
+	if (ret)
+		return ret;
+	name = dev_name(devno);
+	for (i = 0; i < count; i++)
+		snaptab_add(tb, name, &snaps[i]);
+	free(name);
+	free(snaps);
+	return 0;
+}
+
+static int do_list(const struct command *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output",     required_argument, NULL, 'o' },
+		{ "noheadings", no_argument,       NULL, 'n' },
+		{ "raw",        no_argument,       NULL, 'r' },
+		{ "json",       no_argument,       NULL, 'J' },
+		{ "help",       no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct volsnap_origin_info *origins;
+	struct libscols_table *tb;
+	const char *origin = NULL;
+	unsigned int i, nr;
+	int c, fd, ret;
+	dev_t devno;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "o:nrJ", longopts)) != -1) {
+		switch (c) {
+		case 'o':
+			if (output_set_columns(optarg))
+				return cmd_usage(cmd, NULL);
+			break;
+		case 'n':
+			opts.noheadings = true;
+			break;
+		case 'r':
+			opts.raw = true;
+			break;
+		case 'J':
+			opts.json = true;
+			break;
+		}
+	}
+	if (cmd_nargs(cmd, argc, argv, 0, 1))
+		return EXIT_USAGE;
+	if (optind < argc) {
+		origin = argv[optind];
+		if (dev_lookup(origin, &devno))
+			return EXIT_FAIL;
+	}
+
+	fd = ctl_open();
+	tb = snaptab_new();
+	if (origin) {
+		ret = add_origin(fd, tb, devno);
+		if (ret)
+			ctl_error(ret, origin, list_errors, "cannot list snapshots");
+	} else {
+		ret = ctl_list(fd, &origins, &nr);
+		if (!ret) {
+			for (i = 0; !ret && i < nr; i++) {
+				devno = makedev(origins[i].major, origins[i].minor);
+				ret = add_origin(fd, tb, devno);
+				if (ret == -ENODEV)	/* detached meanwhile */
+					ret = 0;
+			}
+			free(origins);
+		}
+		if (ret)
+			ctl_error(ret, CTL_PATH, NULL, "cannot list snapshots");
+	}
+	close(fd);
+	if (ret) {
+		scols_unref_table(tb);
+		return EXIT_FAIL;
+	}
+	snaptab_print(tb);
+	return EXIT_OK;
+}
+
+const struct command cmd_list = {
+	.name = "list",
+	.fn = do_list,
+	.args = "[ORIGIN] [-o COLS] [-n] [-r]",
+	.summary = "list the snapshots of all attached origins, or of ORIGIN",
+	.help =
+	"List snapshots: of every attached origin, or of ORIGIN only.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output COLS  columns to show, separated by commas, any case\n"
+	"  -n, --noheadings   no header line\n"
+	"  -r, --raw          raw output, not aligned\n"
+	"  -J, --json         JSON output\n"
+	"  -h, --help         show this help and exit\n",
+	.more_help = output_columns_help,
+};

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapctl - messages, devices, sizes and times
+ *
+ * Device names come from libblkid (device number to /dev name, filesystem
+ * type) and libmount (mount points); nothing here parses /proc by hand.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include <blkid.h>
+#include <libmount.h>
+
+#include "snapctl.h"
+
+const char *errno_name(int err)
+{
+	static const struct { int err; const char *name; } names[] = {
+		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EIO, "EIO" },
+		{ ENXIO, "ENXIO" }, { EBADF, "EBADF" }, { EAGAIN, "EAGAIN" },
+		{ ENOMEM, "ENOMEM" }, { EACCES, "EACCES" }, { EFAULT, "EFAULT" },
+		{ EBUSY, "EBUSY" }, { EEXIST, "EEXIST" }, { ENODEV, "ENODEV" },
+		{ ENOTDIR, "ENOTDIR" }, { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" },
+		{ EROFS, "EROFS" }, { ENOTTY, "ENOTTY" }, { ENOTBLK, "ENOTBLK" },
+		{ ERANGE, "ERANGE" }, { EOPNOTSUPP, "EOPNOTSUPP" },
+		{ ETIMEDOUT, "ETIMEDOUT" }, { EALREADY, "EALREADY" },
+		{ ESTALE, "ESTALE" }, { EINTR, "EINTR" }, { E2BIG, "E2BIG" },
+		{ EOVERFLOW, "EOVERFLOW" }, { EMLINK, "EMLINK" },
+		{ EPIPE, "EPIPE" }, { ELOOP, "ELOOP" },
+		{ ENAMETOOLONG, "ENAMETOOLONG" }, { EMFILE, "EMFILE" },
+		{ ENFILE, "ENFILE" }, { EISDIR, "EISDIR" },
+		{ ENOMEDIUM, "ENOMEDIUM" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].err == err)
+			return names[i].name;
+	return "E?";
+}
+
+/* Print "snapctl: <message>: <strerror> (<ERRNO>)" to stderr. */
+void errx_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (err)
+		fprintf(stderr, ": %s (%s)", strerror(err), errno_name(err));
+	fputc('\n', stderr);
+}
+
+void oom(void)
+{
+	errx_errno(ENOMEM, "out of memory");
+	exit(EXIT_FAIL);
+}
+
+void *xrealloc(void *ptr, size_t size)
+{
+	ptr = realloc(ptr, size ? size : 1);
+	if (!ptr)
+		oom();
+	return ptr;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+/**
+ * dev_lookup() - the device number of a block device argument
+ * @path: the path the user gave.
+ * @devno: out: its device number.
+ *
+ * Return: 0, or -1 after "snapctl: PATH: ..." was printed.
+ */
+int dev_lookup(const char *path, dev_t *devno)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		errx_errno(errno, "%s", path);
+		return -1;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		errx_errno(0, "%s: not a block device", path);
+		return -1;
+	}
+	*devno = st.st_rdev;
+	return 0;
+}
+
+/* The /dev name of a block device, or "MAJ:MIN" when it has none. */
+char *dev_name(dev_t devno)
+{
+	char *name = blkid_devno_to_devname(devno);
+	char buf[32];
+
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "%u:%u", major(devno), minor(devno));
+	return xstrdup(buf);
+}
+
+/* The image device of a snapshot, /dev/volsnapN. */
+char *image_name(unsigned int index)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "/dev/volsnap%u", index);
+	return xstrdup(buf);
+}
+
+/* The filesystem type on a device as libblkid probes it, or NULL. */
+char *dev_fstype(const char *devname)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(devname);
+	const char *type;
+	char *ret = NULL;
+
+	if (!pr)
+		return NULL;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	if (blkid_do_safeprobe(pr) == 0 &&
+	    blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
+		ret = xstrdup(type);
+	blkid_free_probe(pr);
+	return ret;
+}
+
+/*
+ * Where a device is mounted, or NULL. Of several mounts (bind mounts,
+ * subvolumes) the first one of the filesystem's root wins.
+ */
+char *dev_mountpoint(dev_t devno)
+{
+	struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_iter *itr = mnt_new_iter(MNT_ITER_FORWARD);
+	const char *found = NULL;
+	struct libmnt_fs *fs;
+	char *ret = NULL;
+
+	if (!tb || !itr)
+		oom();
+	if (mnt_table_parse_mtab(tb, NULL))
+		goto out;
+	while (mnt_table_next_fs(tb, itr, &fs) == 0) {
+		const char *root = mnt_fs_get_root(fs);
+
+		if (mnt_fs_get_devno(fs) != devno)
+			continue;
+		if (!found || (root && !strcmp(root, "/"))) {
+			found = mnt_fs_get_target(fs);
+			if (root && !strcmp(root, "/"))
+				break;
+		}
+	}
+	if (found)
+		ret = xstrdup(found);
+out:
+	mnt_free_iter(itr);
+	mnt_unref_table(tb);
+	return ret;
+}
+
+/**
+ * parse_size() - parse a size in bytes
+ * @s: "4096", "4k", "64K", "1M", "1MiB", ...: a decimal number with an
+ *	optional binary unit K, M or G (KiB, MiB, GiB), any case.
+ * @bytes: out: the size.
+ *
+ * Return: 0, -EINVAL for a malformed size, -ERANGE when it overflows.
+ */
+int parse_size(const char *s, unsigned long long *bytes)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (*end) {
+		switch (tolower((unsigned char)*end)) {
+		case 'k':
+			shift = 10;
+			break;
+		case 'm':
+			shift = 20;
+			break;
+		case 'g':
+			shift = 30;
+			break;
+		default:
+			return -EINVAL;
+		}
+		end++;
+		if (!strcasecmp(end, "ib"))
+			end += 2;
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > ULLONG_MAX >> shift)
+		return -ERANGE;
+	*bytes = v << shift;
+	return 0;
+}
+
+/*
+ * "64 KiB", "1 GiB", "1.5 GiB", "512 B": exact multiples without decimals,
+ * others with one (truncated).
+ */
+void format_size(unsigned long long bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned long long unit = 1, tenths;
+	unsigned int i = 0;
+
+	while (i + 1 < ARRAY_SIZE(units) && bytes / unit >= 1024) {
+		unit <<= 10;
+		i++;
+	}
+	tenths = (bytes % unit) / (unit / 10 ? unit / 10 : 1);
+	if (bytes % unit == 0)
+		snprintf(buf, len, "%llu %s", bytes / unit, units[i]);
+	else
+		snprintf(buf, len, "%llu.%llu %s", bytes / unit,
+			 tenths > 9 ? 9 : tenths, units[i]);
+}
+
+/*
+ * A CLOCK_REALTIME time in nanoseconds as local "YYYY-MM-DD HH:MM:SS", or
+ * with @utc as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ".
+ */
+void format_time(unsigned long long ns, bool utc, char *buf, size_t len)
+{
+	time_t t = ns / 1000000000ULL;
+	struct tm tm;
+
+	if (utc ? !gmtime_r(&t, &tm) : !localtime_r(&t, &tm)) {
+		snprintf(buf, len, "%llu", ns / 1000000000ULL);
+		return;
+	}
+	strftime(buf, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S", &tm);
+}
