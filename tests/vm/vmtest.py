@@ -321,6 +321,8 @@ def boot(k, cpio, tests, res, args):
                         klog[klog_name].append(line)
                     elif current:
                         cur_lines.append(line)
+                        if args.narrate:
+                            print(line, flush=True)
                         t = TAP_RE.match(line)
                         if t:
                             tap_seen[current].append((t.group(1), t.group(2), t.group(4)))
@@ -436,6 +438,8 @@ def main():
                     help="echo the guest console")
     ap.add_argument("--show-output", dest="verbose_pass", action="store_true",
                     help="print every test's output, not only failures'")
+    ap.add_argument("--narrate", action="store_true",
+                    help="print the tests' output live (the demo)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--memory", type=int, default=2048, help="guest MiB")
     ap.add_argument("--cpus", type=int, default=2)
