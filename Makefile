@@ -65,7 +65,7 @@ demo:
 	tests/demo
 
 check:
-	tests/check
+	tests/static/check.sh
 
 clean:
 	rm -rf build tools/snapctl/snapctl

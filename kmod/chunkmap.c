@@ -114,7 +114,7 @@ static int replace(struct volsnap_chunkmap *map, u64 chunk,
 
 	lockdep_assert_held(&map->lock);
 	if (new)
-		ret = xa_store(&map->xa, chunk, new, GFP_NOIO);
+		ret = xa_store(&map->xa, chunk, new, GFP_NOIO | __GFP_NOFAIL);
 	else
 		ret = xa_erase(&map->xa, chunk);
 	return xa_is_err(ret) ? xa_err(ret) : 0;
@@ -128,8 +128,9 @@ static int replace(struct volsnap_chunkmap *map, u64 chunk,
  * @store_chunk: the copy's store chunk, or %VOLSNAP_NO_CHUNK when the copy
  *	failed (the caller has invalidated the snapshots it would serve).
  *
- * Context: process context, may sleep (GFP_NOIO allocations).
- * Return: 0 or -ENOMEM.
+ * Context: process context, may sleep (GFP_NOIO allocations, which
+ * do not fail: a failure would invalidate snapshots).
+ * Return: 0, or -EINVAL if @tag is not newer than the chunk's epoch.
  */
 int volsnap_chunkmap_add(struct volsnap_chunkmap *map, u64 chunk, u32 tag,
 			 u64 store_chunk)
@@ -145,11 +146,8 @@ int volsnap_chunkmap_add(struct volsnap_chunkmap *map, u64 chunk, u32 tag,
 		mutex_unlock(&map->lock);
 		return -EINVAL;
 	}
-	new = kmalloc(struct_size(new, copies, nr + 1), GFP_NOIO);
-	if (!new) {
-		mutex_unlock(&map->lock);
-		return -ENOMEM;
-	}
+	/* A failure here would invalidate snapshots: small, so never fails. */
+	new = kmalloc(struct_size(new, copies, nr + 1), GFP_NOIO | __GFP_NOFAIL);
 	if (nr)
 		memcpy(new->copies, old->copies, nr * sizeof(new->copies[0]));
 	if (store_chunk != VOLSNAP_NO_CHUNK) {
@@ -174,19 +172,27 @@ int volsnap_chunkmap_add(struct volsnap_chunkmap *map, u64 chunk, u32 tag,
  * @map: the map.
  * @epoch: the snapshot's epoch.
  *
- * Context: any; walks the whole map.
+ * Context: process context; walks the whole map.
  * Return: the number of chunks with a copy tagged >= @epoch.
  */
 u64 volsnap_chunkmap_count(struct volsnap_chunkmap *map, u32 epoch)
 {
+	XA_STATE(xas, &map->xa, 0);
 	struct volsnap_chunk *e;
-	unsigned long index;
 	u64 count = 0;
 
 	rcu_read_lock();
-	xa_for_each(&map->xa, index, e) {
+	xas_for_each(&xas, e, ULONG_MAX) {
+		if (xas_retry(&xas, e))
+			continue;
 		if (e->nr && e->copies[e->nr - 1].tag >= epoch)
 			count++;
+		if (need_resched()) {
+			xas_pause(&xas);
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
 	}
 	rcu_read_unlock();
 	return count;
@@ -270,6 +276,7 @@ void volsnap_chunkmap_prune(struct volsnap_chunkmap *map, const u32 *live,
 next:
 		if (keepv != keep)
 			kfree(keepv);
+		cond_resched();
 	}
 	mutex_unlock(&map->lock);
 }

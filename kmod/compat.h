@@ -21,6 +21,10 @@
 #error "volsnap supports Linux 6.1 to 6.4 and 6.9 or later"
 #endif
 
+#ifndef CONFIG_DYNAMIC_FTRACE_WITH_ARGS
+#error "volsnap needs CONFIG_DYNAMIC_FTRACE_WITH_ARGS to redirect submit_bio_noacct()"
+#endif
+
 #define VOLSNAP_NEW_BDEV_API (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0))
 
 /**

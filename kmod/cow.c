@@ -77,6 +77,30 @@ static void io_release(struct volsnap_io *io)
 		volsnap_hook_submit(&io->clone);
 }
 
+/*
+ * Does @bio change data the device will really change? Writes past the end
+ * and operations the device does not support fail below, copying nothing.
+ */
+static bool changes_data(struct volsnap_origin *o, struct bio *bio)
+{
+	struct block_device *bdev = o->bdev.bdev;
+
+	if (bio_end_sector(bio) > o->nr_sectors)
+		return false;
+	switch (bio_op(bio)) {
+	case REQ_OP_WRITE:
+		return true;
+	case REQ_OP_DISCARD:
+		return bdev_max_discard_sectors(bdev);
+	case REQ_OP_SECURE_ERASE:
+		return bdev_max_secure_erase_sectors(bdev);
+	case REQ_OP_WRITE_ZEROES:
+		return bdev_write_zeroes_sectors(bdev);
+	default:
+		return false;
+	}
+}
+
 /* Is every chunk that @bio touches preserved for @epoch? Lock-free. */
 static bool all_preserved(struct volsnap_origin *o, struct bio *bio, u32 epoch)
 {
@@ -118,6 +142,9 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 	for (; c <= last; c++) {
 		if (volsnap_chunkmap_preserved(&o->map, c) >= epoch)
 			continue;
+		/* Bound the copies in flight (a discard of a whole disk...). */
+		wait_event(o->pending_wq,
+			   atomic_read(&o->nr_pending) < VOLSNAP_MAX_PENDING);
 		w = kmalloc(sizeof(*w), GFP_NOIO | __GFP_NOFAIL);
 		w->io = io;
 		queue = false;
@@ -144,6 +171,7 @@ retry:
 			INIT_LIST_HEAD(&p->waiters);
 			INIT_WORK(&p->work, copy_work);
 			hash_add(o->pending, &p->node, c);
+			atomic_inc(&o->nr_pending);
 			queue = true;
 		}
 		atomic_inc(&io->pending);
@@ -155,6 +183,32 @@ retry:
 	kfree(new);
 }
 
+/* Writes submitted from atomic context, handled by a worker. */
+static void defer(struct volsnap_origin *o, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&o->defer_lock, flags);
+	bio_list_add(&o->deferred, bio);
+	spin_unlock_irqrestore(&o->defer_lock, flags);
+	queue_work(o->wq, &o->defer_work);
+}
+
+static void defer_work(struct work_struct *work)
+{
+	struct volsnap_origin *o = container_of(work, struct volsnap_origin,
+						defer_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&o->defer_lock);
+	list = o->deferred;
+	bio_list_init(&o->deferred);
+	spin_unlock_irq(&o->defer_lock);
+	while ((bio = bio_list_pop(&list)))
+		volsnap_cow_write(o, bio);
+}
+
 /**
  * volsnap_cow_write() - send a write to the origin, copying first if needed
  * @o: the origin.
@@ -162,7 +216,8 @@ retry:
  *	which passes to the write.
  *
  * Context: the submitter's; may sleep to allocate unless REQ_NOWAIT, in
- * which case a write that needs a copy fails with BLK_STS_AGAIN.
+ * which case a write that needs a copy fails with BLK_STS_AGAIN. Writes
+ * submitted from atomic context are passed to a worker.
  */
 void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio)
 {
@@ -171,6 +226,11 @@ void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio)
 	struct bio *clone;
 	u32 epoch;
 
+	if (!nowait && (!in_task() || irqs_disabled())) {
+		/* Cannot sleep here: a worker takes it from the start. */
+		defer(o, bio);
+		return;
+	}
 	clone = bio_alloc_clone(bio->bi_bdev, bio, nowait ? GFP_NOWAIT : GFP_NOIO,
 				&o->clone_bs);
 	if (!clone)
@@ -184,8 +244,10 @@ void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio)
 	clone->bi_end_io = clone_endio;
 	clone->bi_private = io;
 
+	/* Pairs with the epoch switch made before the gate reopened. */
+	smp_rmb();
 	epoch = READ_ONCE(o->cow_epoch);
-	if (epoch && !all_preserved(o, clone, epoch)) {
+	if (epoch && changes_data(o, clone) && !all_preserved(o, clone, epoch)) {
 		if (nowait) {
 			bio_put(clone);
 			goto would_block;
@@ -295,6 +357,8 @@ static void copy_work(struct work_struct *work)
 		kfree(w);
 	}
 	kfree(p);
+	if (atomic_dec_return(&o->nr_pending) < VOLSNAP_MAX_PENDING)
+		wake_up(&o->pending_wq);
 }
 
 /**
@@ -311,6 +375,11 @@ int volsnap_cow_init(struct volsnap_origin *o)
 
 	spin_lock_init(&o->cow_lock);
 	hash_init(o->pending);
+	atomic_set(&o->nr_pending, 0);
+	init_waitqueue_head(&o->pending_wq);
+	spin_lock_init(&o->defer_lock);
+	bio_list_init(&o->deferred);
+	INIT_WORK(&o->defer_work, defer_work);
 	spin_lock_init(&o->buf_lock);
 	INIT_LIST_HEAD(&o->bufs);
 	init_waitqueue_head(&o->buf_wq);

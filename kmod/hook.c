@@ -65,11 +65,8 @@ static void notrace hook_handler(unsigned long ip, unsigned long parent_ip,
 
 static struct ftrace_ops hook_ops = {
 	.func	= hook_handler,
-	.flags	= FTRACE_OPS_FL_IPMODIFY
-#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
-		  | FTRACE_OPS_FL_SAVE_REGS
-#endif
-		  ,
+	/* PERMANENT: sysctl kernel.ftrace_enabled=0 must not unhook us. */
+	.flags	= FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT,
 };
 
 /**

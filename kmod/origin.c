@@ -22,6 +22,7 @@
 #include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/rculist.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 
@@ -154,11 +155,8 @@ static int gate_close(struct volsnap_origin *o, unsigned long timeout)
 	spin_unlock_irq(&o->gate_lock);
 	percpu_ref_kill(&o->writes);
 	if (!wait_event_timeout(o->drain_wq, percpu_ref_is_zero(&o->writes),
-				timeout)) {
-		pr_warn("%pg: writes did not drain within the hold limit\n",
-			o->bdev.bdev);
+				timeout))
 		return -ETIMEDOUT;
-	}
 	return 0;
 }
 
@@ -211,19 +209,29 @@ static unsigned long hold_limit(void)
 	return msecs_to_jiffies(READ_ONCE(volsnap_hold_limit_ms));
 }
 
-/* Freeze the filesystem (if any) and close the gate. */
+/*
+ * Freeze the filesystem (if any) and close the gate, all within the hold
+ * limit, which counts from the start of the filesystem freeze.
+ */
 static int freeze(struct volsnap_origin *o)
 {
+	unsigned long start = jiffies, left;
 	int ret;
 
 	o->freeze_start = ktime_get_ns();
+	o->freeze_deadline = start + hold_limit();
 	ret = volsnap_freeze_bdev(o->bdev.bdev);
 	if (ret)
 		return ret;
-	ret = gate_close(o, hold_limit());
+	left = time_before(jiffies, o->freeze_deadline) ?
+	       o->freeze_deadline - jiffies : 0;
+	ret = left ? gate_close(o, left) : -ETIMEDOUT;
 	if (ret) {
-		gate_open(o);
+		if (left)
+			gate_open(o);
 		volsnap_thaw_bdev(o->bdev.bdev);
+		pr_warn("%pg: not frozen within %u ms: snapshot failed\n",
+			o->bdev.bdev, volsnap_hold_limit_ms);
 	}
 	return ret;
 }
@@ -240,7 +248,11 @@ static void watchdog_fn(struct work_struct *work)
 						struct volsnap_origin, watchdog);
 
 	mutex_lock(&volsnap_ctl_mutex);
-	if (!o->dead && o->freeze == VOLSNAP_FROZEN) {
+	/* A watchdog of an earlier freeze may run late: check the deadline. */
+	if (!o->dead && o->freeze == VOLSNAP_FROZEN &&
+	    time_before(jiffies, o->freeze_deadline)) {
+		schedule_delayed_work(&o->watchdog, o->freeze_deadline - jiffies);
+	} else if (!o->dead && o->freeze == VOLSNAP_FROZEN) {
 		thaw(o);
 		o->freeze = VOLSNAP_TIMED_OUT;
 		o->freezer = NULL;
@@ -271,9 +283,9 @@ int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner)
 		return ret;
 	o->freeze = VOLSNAP_FROZEN;
 	o->freezer = owner;
-	/* The limit counts from the start of the freeze. */
-	schedule_delayed_work(&o->watchdog, hold_limit() -
-		min(hold_limit(), nsecs_to_jiffies(ktime_get_ns() - o->freeze_start)));
+	mod_delayed_work(system_wq, &o->watchdog,
+			 time_before(jiffies, o->freeze_deadline) ?
+			 o->freeze_deadline - jiffies : 0);
 	return 0;
 }
 
@@ -336,6 +348,7 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 			    struct volsnap_create *arg)
 {
 	struct volsnap_snapshot *s;
+	unsigned int noio = 0;
 	int ret;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
@@ -351,15 +364,19 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 		return -EMLINK;
 
 	/* Everything that can be prepared is prepared before the hold. */
+	if (frozen)	/* allocations must not wait for writes we hold */
+		noio = memalloc_noio_save();
 	s = volsnap_snapshot_alloc(o);
-	if (IS_ERR(s))
-		return PTR_ERR(s);
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+		goto out;
+	}
 
 	if (!frozen) {
 		ret = freeze(o);
 		if (ret) {
 			volsnap_snapshot_discard(s);
-			return ret;
+			goto out;
 		}
 	}
 
@@ -379,7 +396,7 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 	ret = volsnap_snapshot_publish(s);
 	if (ret) {
 		volsnap_snapshot_discard(s);
-		return ret;
+		goto out;
 	}
 	arg->id = s->epoch;
 	arg->image_index = s->index;
@@ -387,7 +404,10 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 	arg->image_minor = s->disk->first_minor;
 	pr_info("%pg: snapshot %u is volsnap%d (writes held %llu us)\n",
 		o->bdev.bdev, s->epoch, s->index, arg->hold_ns / NSEC_PER_USEC);
-	return 0;
+out:
+	if (frozen)
+		memalloc_noio_restore(noio);
+	return ret;
 }
 
 static void origin_free(struct volsnap_origin *o)
@@ -426,8 +446,9 @@ static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
 		goto fail;
 	if (bioset_init(&o->clone_bs, BIO_POOL_SIZE,
 			offsetof(struct volsnap_io, clone), 0) ||
+	    /* Many pieces per read from inside ->submit_bio: needs a rescuer. */
 	    bioset_init(&o->read_bs, BIO_POOL_SIZE,
-			volsnap_snapshot_front_pad(), 0) ||
+			volsnap_snapshot_front_pad(), BIOSET_NEED_RESCUER) ||
 	    bioset_init(&o->copy_bs, 2, 0, BIOSET_NEED_BVECS))
 		goto fail;
 	o->wq = alloc_workqueue("volsnap-%u:%u", WQ_MEM_RECLAIM | WQ_UNBOUND,
@@ -438,6 +459,17 @@ static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
 fail:
 	origin_free(o);
 	return NULL;
+}
+
+static bool disk_has_partitions(struct gendisk *disk)
+{
+	unsigned long idx = 0;
+	void *part;
+
+	rcu_read_lock();
+	part = xa_find_after(&disk->part_tbl, &idx, ULONG_MAX, XA_PRESENT);
+	rcu_read_unlock();
+	return part;
 }
 
 /**
@@ -471,6 +503,14 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 	o->nr_sectors = bdev_nr_sectors(bdev);
 	if (bdev_is_zoned(bdev) || !o->nr_sectors) {
 		ret = -EINVAL;
+		goto close;
+	}
+	/*
+	 * Writes are matched by the device they are addressed to: a whole
+	 * disk's partitions would bypass it. Attach the partition instead.
+	 */
+	if (!bdev_is_partition(bdev) && disk_has_partitions(bdev->bd_disk)) {
+		ret = -EXDEV;
 		goto close;
 	}
 	o->store = volsnap_store_open(store_dev, bdev, o->chunk_shift, o);
@@ -526,10 +566,13 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 	static_branch_dec(&origins_attached);
 	mutex_unlock(&volsnap_ctl_mutex);
 
-	volsnap_hook_sync();
+	/* The filter only uses o under RCU or holding a reference on writes. */
+	synchronize_rcu();
 	cancel_delayed_work_sync(&o->watchdog);
 	percpu_ref_kill(&o->writes);
 	wait_event(o->drain_wq, percpu_ref_is_zero(&o->writes));
+	/* The last put calls writes_release() under RCU: let it finish. */
+	synchronize_rcu();
 	flush_workqueue(o->wq);
 
 	ret = volsnap_store_release(o->store, o->bdev.bdev);

@@ -51,6 +51,11 @@ enum volsnap_freeze {
  * @wq: copy and read-retry workers (WQ_MEM_RECLAIM).
  * @cow_lock: protects @pending.
  * @pending: copies in progress, by origin chunk.
+ * @nr_pending: their number, at most %VOLSNAP_MAX_PENDING.
+ * @pending_wq: woken when a copy finishes.
+ * @defer_lock: protects @deferred.
+ * @deferred: writes submitted in atomic context, for @defer_work.
+ * @defer_work: runs them through volsnap_cow_write() in a worker.
  * @buf_lock: protects @bufs.
  * @bufs: free chunk buffers, one per copy that may run at once.
  * @buf_wq: woken when a buffer is freed.
@@ -63,6 +68,7 @@ enum volsnap_freeze {
  * @freeze: freeze state (volsnap_ctl_mutex).
  * @freezer: the control file that froze the origin (volsnap_ctl_mutex).
  * @freeze_start: when the freeze began, ktime ns.
+ * @freeze_deadline: when the hold limit of the freeze expires, jiffies.
  * @watchdog: thaws a freeze that outlives the hold limit.
  * @dead: unpublished, being torn down (volsnap_ctl_mutex).
  */
@@ -90,6 +96,11 @@ struct volsnap_origin {
 
 	spinlock_t cow_lock;		/* @pending */
 	DECLARE_HASHTABLE(pending, 8);
+	atomic_t nr_pending;
+	wait_queue_head_t pending_wq;
+	spinlock_t defer_lock;		/* @deferred */
+	struct bio_list deferred;
+	struct work_struct defer_work;
 	spinlock_t buf_lock;		/* @bufs */
 	struct list_head bufs;
 	wait_queue_head_t buf_wq;
@@ -104,6 +115,7 @@ struct volsnap_origin {
 	enum volsnap_freeze freeze;
 	const void *freezer;
 	u64 freeze_start;
+	unsigned long freeze_deadline;
 	struct delayed_work watchdog;
 	bool dead;
 };
@@ -121,6 +133,9 @@ struct volsnap_io {
 	atomic_t pending;
 	struct bio clone;
 };
+
+/* Copies queued per origin at most; more writers wait (memory bound). */
+#define VOLSNAP_MAX_PENDING	1024
 
 extern struct mutex volsnap_ctl_mutex;
 extern unsigned int volsnap_hold_limit_ms;

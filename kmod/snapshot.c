@@ -114,10 +114,20 @@ static void read_piece(struct volsnap_snapshot *s, struct bio *parent,
 static void read_retry(struct work_struct *work)
 {
 	struct volsnap_read *r = container_of(work, struct volsnap_read, work);
+	struct volsnap_snapshot *s = r->s;
+	struct bio *parent = r->parent;
+	unsigned int offset = r->offset, sectors = r->sectors;
+	u64 chunk = r->chunk;
 
-	bio_inc_remaining(r->parent);
-	read_piece(r->s, r->parent, r->offset, r->sectors, r->chunk);
-	read_finish(r, BLK_STS_OK);
+	/*
+	 * Free the old piece before allocating the new one (a mempool must
+	 * not be asked twice by one waiter); the new piece inherits its
+	 * remaining count on the parent.
+	 */
+	bio_put(&r->clone);
+	read_piece(s, parent, offset, sectors, chunk);
+	if (atomic_dec_and_test(&s->inflight))
+		wake_up_var(&s->inflight);
 }
 
 static void read_endio(struct bio *clone)
@@ -125,6 +135,11 @@ static void read_endio(struct bio *clone)
 	struct volsnap_read *r = container_of(clone, struct volsnap_read, clone);
 	struct volsnap_snapshot *s = r->s;
 
+	/* An invalid snapshot's copies may have been freed and reused. */
+	if (READ_ONCE(s->error)) {
+		read_finish(r, BLK_STS_IOERR);
+		return;
+	}
 	if (r->from_origin && !clone->bi_status) {
 		/* Order the map lookup after the completed read. */
 		smp_mb();
@@ -292,6 +307,7 @@ void volsnap_snapshot_discard(struct volsnap_snapshot *s)
 {
 	if (!list_empty(&s->node)) {
 		unlink_snapshot(s);
+		flush_workqueue(s->o->wq);
 		prune(s->o);
 	}
 	put_disk(s->disk);
@@ -314,10 +330,15 @@ int volsnap_snapshot_delete(struct volsnap_snapshot *s, bool force)
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (!force && disk_openers(s->disk))
 		return -EBUSY;
-	unlink_snapshot(s);
+	/*
+	 * Reads first: until they are done the snapshot must stay in the
+	 * epoch rule, or a write could overtake a read from the origin.
+	 */
 	del_gendisk(s->disk);
-	/* No new reads now; wait for the pieces still in flight. */
 	wait_var_event(&s->inflight, !atomic_read(&s->inflight));
+	unlink_snapshot(s);
+	/* Copies still running for its epoch land before the prune. */
+	flush_workqueue(o->wq);
 	prune(o);
 	put_disk(s->disk);	/* frees s, now or at the last close */
 	return 0;

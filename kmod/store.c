@@ -23,7 +23,7 @@
  *       40    8 origin_sectors  size of the origin in 512-byte sectors
  *       48    8 data_chunks     data chunks on this store
  *       56   16 uuid            random, chosen at attach
- *       72    8 attached_ns     CLOCK_REALTIME of the attach
+ *       72    8 attached_ns     CLOCK_REALTIME of the attach (kept at detach)
  *       80    8 map_offset      0 in version 1
  *       88    8 map_len         0 in version 1
  *       96 3996 reserved        0
@@ -106,7 +106,7 @@ static int header_write(struct volsnap_store *st, struct block_device *origin,
 	h->origin_sectors = cpu_to_le64(bdev_nr_sectors(origin));
 	h->data_chunks = cpu_to_le64(st->nr_chunks);
 	memcpy(h->uuid, st->uuid, sizeof(h->uuid));
-	h->attached_ns = cpu_to_le64(ktime_get_real_ns());
+	h->attached_ns = cpu_to_le64(st->attached_ns);
 	h->checksum = cpu_to_le32(header_csum(h));
 	ret = header_io(st, page, REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 	__free_page(page);
@@ -154,8 +154,9 @@ out:
  * Checks the device, then writes an active header.
  *
  * Return: the store or an ERR_PTR(): -EINVAL the store is or overlaps the
- * origin, -EBUSY it is in use or live for another origin, -ENOSPC it has
- * no room for the header and one data chunk.
+ * origin or has larger logical blocks than it, -EBUSY it is in use or live
+ * for another origin, -ENOSPC it has no room for the header and one data
+ * chunk.
  */
 struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 					 unsigned int chunk_shift, void *holder)
@@ -188,7 +189,8 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 			goto close;
 		}
 	}
-	if (bdev_logical_block_size(bdev) > (SECTOR_SIZE << chunk_shift)) {
+	/* Copies and image reads are aligned to the origin's blocks. */
+	if (bdev_logical_block_size(bdev) > bdev_logical_block_size(origin)) {
 		ret = -EINVAL;
 		goto close;
 	}
@@ -206,6 +208,7 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 		goto close;
 	}
 	get_random_bytes(st->uuid, sizeof(st->uuid));
+	st->attached_ns = ktime_get_real_ns();
 
 	ret = header_check(st, origin);
 	if (ret)

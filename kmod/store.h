@@ -19,6 +19,7 @@
  * @chunk_shift: log2 of the chunk size in 512-byte sectors.
  * @nr_chunks: data chunks (the device's first chunk holds the header).
  * @uuid: random identity written in the header at attach.
+ * @attached_ns: when it was attached, CLOCK_REALTIME ns.
  * @lock: protects @bitmap, @used and @hint.
  * @bitmap: one bit per data chunk, set while in use.
  * @used: data chunks in use.
@@ -29,6 +30,7 @@ struct volsnap_store {
 	unsigned int chunk_shift;
 	u64 nr_chunks;
 	u8 uuid[16];
+	u64 attached_ns;
 
 	spinlock_t lock;	/* @bitmap, @used, @hint */
 	unsigned long *bitmap;

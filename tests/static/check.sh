@@ -34,6 +34,7 @@ run() {	# run DESCRIPTION COMMAND... - ok when it exits 0 and prints nothing
 }
 
 c_sources=(kmod/*.c kmod/*.h uapi/linux/*.h)
+mapfile -t kmod_sources < <(printf '%s\n' kmod/*.[ch] | grep -v '^kmod/compat.h$')
 # The compat header is where version checks belong: the one exception.
 compat_ignore=LINUX_VERSION_CODE,CONSTANT_COMPARISON
 
@@ -55,7 +56,7 @@ rm -rf "$top"/build/check-*
 run "checkpatch --strict (kmod)" \
 	perl "$ktools/scripts/checkpatch.pl" --no-tree --strict --quiet \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-	-f $(printf '%s\n' kmod/*.[ch] | grep -v '^kmod/compat.h$')
+	-f "${kmod_sources[@]}"
 # BIT() does not exist for user space: the UAPI header spells shifts out.
 run "checkpatch --strict (uapi)" \
 	perl "$ktools/scripts/checkpatch.pl" --no-tree --strict --quiet \

@@ -14,7 +14,6 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mount -t configfs configfs /sys/kernel/config 2>/dev/null
 ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/mounts /etc/mtab
 hostname volsnap-vm
@@ -28,6 +27,8 @@ if [ -f /lib/modules/boot.list ]; then
 	done < /lib/modules/boot.list
 fi
 mdev -s 2>/dev/null
+# After the modules: configfs may be one of them (null_blk needs it).
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
 
 # Keep the console for the test output; the log is read with dmesg.
 echo 1 > /proc/sys/kernel/printk_ratelimit_burst 2>/dev/null

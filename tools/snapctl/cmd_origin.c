@@ -15,7 +15,8 @@
 
 static const struct errmsg attach_errors[] = {
 	{ EBUSY, "already attached, or store busy" },
-	{ EINVAL, "store is or overlaps the origin, or bad chunk size" },
+	{ EINVAL, "store is or overlaps the origin, has larger blocks than it, or bad chunk size" },
+	{ EXDEV, "the disk has partitions: attach a partition" },
 	{ ENOTBLK, "not a block device" },
 	{ 0, NULL },
 };
@@ -124,13 +125,12 @@ const struct command cmd_attach = {
 
 static const struct errmsg detach_errors[] = {
 	{ ENODEV, "not attached" },
-	{ EBUSY, "snapshots exist (use --force) or an image device is open" },
+	{ EBUSY, "snapshots exist (use --force to delete them)" },
 	{ 0, NULL },
 };
 
 static const struct errmsg detach_force_errors[] = {
 	{ ENODEV, "not attached" },
-	{ EBUSY, "an image device is open" },
 	{ 0, NULL },
 };
 

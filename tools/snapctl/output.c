@@ -46,7 +46,7 @@ static const struct colinfo infos[] = {
 	[COL_STATE] = { "STATE", 7, 0, SCOLS_JSON_STRING,
 			"valid, or invalid when its image can no longer be read" },
 	[COL_REASON] = { "REASON", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING,
-			 "why it is invalid (store full, store I/O error, ...)" },
+			 "why it is invalid (store full, I/O error while copying, ...)" },
 	[COL_CHUNKS] = { "CHUNKS", 0, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 			 "chunks it reads from the store" },
 };
@@ -139,7 +139,7 @@ const char *snap_reason(const struct volsnap_snapshot_info *si)
 	case ENOSPC:
 		return "store full";
 	case EIO:
-		return "store I/O error";
+		return "I/O error while copying";
 	default:
 		return strerror(-si->error);
 	}

@@ -111,8 +111,9 @@ struct volsnap_origin_cmd {
  * @image_index: out: N of the image device /dev/volsnapN.
  * @image_major: out: the image device's number, major part.
  * @image_minor: out: the image device's number, minor part.
- * @pad: must be zero.
- * @hold_ns: out: how long origin writes were held, in nanoseconds.
+ * @pad: in: must be zero.
+ * @hold_ns: out: how long origin writes were held, in nanoseconds (with
+ *	%VOLSNAP_CREATE_FROZEN: since the freeze began).
  * @reserved: in: must be zero.
  */
 struct volsnap_create {
@@ -193,7 +194,8 @@ struct volsnap_origin_info {
  * @image_minor: the image device's number, minor part.
  * @state: VOLSNAP_SNAP_* bits.
  * @error: why the snapshot is invalid, a negative errno: -ENOSPC the
- *	store was full, -EIO a store I/O error; zero while valid.
+ *	store was full, -EIO a read of the origin or a write to the store
+ *	failed while copying; zero while valid.
  * @created_ns: creation time, CLOCK_REALTIME in nanoseconds.
  * @chunks: chunks changed on the origin since the snapshot, whose
  *	content the snapshot reads from the store.
@@ -263,8 +265,11 @@ struct volsnap_status {
  *
  * Takes a &struct volsnap_attach. Errors: -EBUSY origin already attached,
  * store in use or carrying a live header of another origin; -EINVAL store
- * is or overlaps the origin, bad chunk size; -ENOTBLK an fd is not a block
- * device; -ENOSPC store too small for its header and one chunk.
+ * is or overlaps the origin, has a larger logical block size than the
+ * origin, bad chunk size, zoned or empty origin; -EXDEV the origin is a
+ * whole disk with partitions (attach a partition); -EBADF, -ENOTBLK an fd
+ * is not an open block device; -ENOSPC store too small for its header and
+ * one chunk.
  */
 #define VOLSNAP_IOC_ATTACH	_IOW(VOLSNAP_IOC_MAGIC, 0x01, struct volsnap_attach)
 
@@ -272,7 +277,8 @@ struct volsnap_status {
  * define VOLSNAP_IOC_DETACH - stop tracking an origin
  *
  * Takes a &struct volsnap_origin_cmd. Errors: -ENODEV not attached;
- * -EBUSY snapshots exist (without %VOLSNAP_DETACH_FORCE) or an image is open.
+ * -EBUSY snapshots exist (without %VOLSNAP_DETACH_FORCE, which deletes
+ * them, even those whose image is open).
  */
 #define VOLSNAP_IOC_DETACH	_IOW(VOLSNAP_IOC_MAGIC, 0x02, struct volsnap_origin_cmd)
 
@@ -281,7 +287,8 @@ struct volsnap_status {
  *
  * Takes a &struct volsnap_create. Errors: -ENODEV not attached; -EMLINK
  * the snapshot limit is reached; -ETIMEDOUT the freeze hit the hold limit
- * (the origin was thawed); -EINVAL %VOLSNAP_CREATE_FROZEN without a freeze.
+ * (the origin was thawed); -EINVAL %VOLSNAP_CREATE_FROZEN without a freeze;
+ * -EBUSY frozen, and %VOLSNAP_CREATE_FROZEN not given.
  */
 #define VOLSNAP_IOC_CREATE	_IOWR(VOLSNAP_IOC_MAGIC, 0x03, struct volsnap_create)
 
@@ -301,7 +308,8 @@ struct volsnap_status {
  * origin, if any, and holds writes at the filter. The freeze belongs to the file it was
  * made through: closing that file thaws. A watchdog thaws after the hold
  * limit (module parameter hold_limit_ms) and fails the pending snapshot.
- * Errors: -ENODEV not attached; -EBUSY already frozen.
+ * Errors: -ENODEV not attached; -EBUSY already frozen; -ETIMEDOUT writes
+ * did not drain within the hold limit; the filesystem freeze's errors.
  */
 #define VOLSNAP_IOC_FREEZE	_IOW(VOLSNAP_IOC_MAGIC, 0x05, struct volsnap_origin_cmd)
 
