@@ -11,7 +11,7 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   libblkid-dev qemu-system-x86 busybox-static cpio kmod zstd xz-utils
 	   fio e2fsprogs xfsprogs dmsetup sparse shellcheck python3
 	   python3-docutils gnuplot-nox bc bison flex libelf-dev libssl-dev
-	   dwarves rsync jq fdisk linux-source-6.1)
+	   dwarves rsync jq fdisk perl linux-source-6.1)
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages)"
 
