@@ -83,5 +83,19 @@ mapfile -t scripts < <(printf '%s\n' "${scripts[@]}" | sort -u | while read -r f
 run "shellcheck (${#scripts[@]} scripts)" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
 
 run "python: vmtest.py compiles" python3 -m py_compile tests/vm/vmtest.py
+
+# shellcheck disable=SC2317  # called through run()
+rst_check() {
+	local f
+	for f in Documentation/*.rst; do
+		python3 - "$f" <<'PY' || return 1
+import sys, docutils.core
+docutils.core.publish_doctree(open(sys.argv[1]).read(), source_path=sys.argv[1],
+    settings_overrides={"report_level": 2, "halt_level": 2})
+PY
+	done
+	rst2man --strict Documentation/snapctl.rst > /dev/null
+}
+run "Documentation: reStructuredText without warnings, man page renders" rst_check
 echo "1..$n"
 exit $failed

@@ -179,10 +179,10 @@ const struct command cmd_detach = {
 	.summary = "stop tracking ORIGIN and release its store",
 	.help =
 	"Stop tracking ORIGIN and release its store. Refused while ORIGIN has\n"
-	"snapshots, unless --force is given, and while an image is open.\n"
+	"snapshots, unless --force is given.\n"
 	"\n"
 	"Options:\n"
-	"  -f, --force   delete ORIGIN's snapshots first\n"
+	"  -f, --force   delete ORIGIN's snapshots first, even open ones\n"
 	"  -h, --help    show this help and exit\n",
 };
 
