@@ -67,8 +67,8 @@ static void clone_endio(struct bio *clone)
 	orig->bi_status = clone->bi_status;
 	bio_put(clone);
 	bio_endio(orig);
-	/* Last: the reference keeps the origin and its biosets alive. */
-	percpu_ref_put(&o->writes);
+	/* Last: the count keeps the origin and its biosets alive. */
+	volsnap_gate_exit(o);
 }
 
 static void io_release(struct volsnap_io *io)
@@ -212,8 +212,8 @@ static void defer_work(struct work_struct *work)
 /**
  * volsnap_cow_write() - send a write to the origin, copying first if needed
  * @o: the origin.
- * @bio: the write; the caller holds a reference on @o->writes for it,
- *	which passes to the write.
+ * @bio: the write; the caller counted it in @o->inflight, and the count
+ *	passes to the write.
  *
  * Context: the submitter's; may sleep to allocate unless REQ_NOWAIT, in
  * which case a write that needs a copy fails with BLK_STS_AGAIN. Writes
@@ -259,7 +259,7 @@ void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio)
 
 would_block:
 	bio_wouldblock_error(bio);
-	percpu_ref_put(&o->writes);
+	volsnap_gate_exit(o);
 }
 
 static struct cow_buf *buf_get(struct volsnap_origin *o)

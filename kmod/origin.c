@@ -2,13 +2,15 @@
 /*
  * Origins: attach, detach, the gate, freeze and the snapshot instant.
  *
- * Every write to an attached origin passes the gate: it takes a reference
- * on o->writes and keeps it until it completes. Closing the gate (killing
- * the reference) makes new writes wait in o->held; once the reference
- * drains to zero, no write is in flight, and the epoch can be switched: a
- * write either completed before the instant or is checked against the new
- * epoch. Opening the gate resubmits the held writes. The primitive works on
- * one origin; a snapshot set closes the gates of all its members first.
+ * Every write to an attached origin passes the gate: under RCU it checks
+ * that the gate is open and counts itself in o->inflight (per CPU) until
+ * it completes. Closing the gate sets o->closed, then an expedited RCU
+ * grace period guarantees that every write that saw the gate open is
+ * counted; new writes wait in o->held. Once the count drains to zero, no
+ * write is in flight, and the epoch can be switched: a write either
+ * completed before the instant or is checked against the new epoch.
+ * Opening the gate resubmits the held writes. The primitive works on one
+ * origin; a snapshot set closes the gates of all its members first.
  *
  * Locking: volsnap_ctl_mutex serialises every control operation and
  * protects the list of origins and their control state. The I/O path
@@ -117,47 +119,76 @@ bool volsnap_origin_filter(struct bio *bio)
 		rcu_read_unlock();
 		return false;
 	}
-	while (!percpu_ref_tryget_live(&o->writes)) {
+	if (unlikely(READ_ONCE(o->closed))) {
 		unsigned long flags;
 
 		spin_lock_irqsave(&o->gate_lock, flags);
-		if (o->holding) {
+		if (o->closed) {
 			bio_list_add(&o->held, bio);
 			spin_unlock_irqrestore(&o->gate_lock, flags);
 			rcu_read_unlock();
 			return true;
 		}
 		spin_unlock_irqrestore(&o->gate_lock, flags);
-		/* The gate is opening: the reference is being revived. */
-		cpu_relax();
 	}
+	/* Inside RCU: a closing gate waits for this count to be visible. */
+	this_cpu_inc(*o->inflight);
 	rcu_read_unlock();
-	/* The reference keeps o alive from here. */
+	/* The count keeps o alive from here. */
 	volsnap_cow_write(o, bio);
 	return true;
 }
 
-static void writes_release(struct percpu_ref *ref)
+/**
+ * volsnap_gate_exit() - a write counted by the gate has completed
+ * @o: its origin.
+ *
+ * Context: any (bio completion).
+ */
+void volsnap_gate_exit(struct volsnap_origin *o)
 {
-	struct volsnap_origin *o = container_of(ref, struct volsnap_origin, writes);
+	/* Under RCU: detach frees o only after a grace period. */
+	rcu_read_lock();
+	this_cpu_dec(*o->inflight);
+	/* Pairs with gate_close(): it sees our count or we see it closed. */
+	smp_mb();
+	if (READ_ONCE(o->closed))
+		wake_up(&o->drain_wq);
+	rcu_read_unlock();
+}
 
-	wake_up_all(&o->drain_wq);
+static long inflight_sum(struct volsnap_origin *o)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr(o->inflight, cpu);
+	return sum;
 }
 
 /*
  * Close the gate and wait until no write is in flight, at most @timeout
- * jiffies. Return 0, or -ETIMEDOUT with the gate open again.
+ * jiffies. Return 0, or -ETIMEDOUT (the gate stays closed; open it).
  */
 static int gate_close(struct volsnap_origin *o, unsigned long timeout)
 {
 	spin_lock_irq(&o->gate_lock);
-	o->holding = true;
+	WRITE_ONCE(o->closed, true);
 	spin_unlock_irq(&o->gate_lock);
-	percpu_ref_kill(&o->writes);
-	if (!wait_event_timeout(o->drain_wq, percpu_ref_is_zero(&o->writes),
-				timeout))
+	/* Every write that saw the gate open has counted itself after this. */
+	synchronize_rcu_expedited();
+	smp_mb();	/* pairs with volsnap_gate_exit() */
+	if (!wait_event_timeout(o->drain_wq, !inflight_sum(o), timeout))
 		return -ETIMEDOUT;
 	return 0;
+}
+
+/* Close the gate for good and wait for every write (detach). */
+static void gate_close_wait(struct volsnap_origin *o)
+{
+	while (gate_close(o, MAX_SCHEDULE_TIMEOUT))
+		;
 }
 
 /* Open the gate and resubmit the writes held meanwhile. */
@@ -166,16 +197,15 @@ static void gate_open(struct volsnap_origin *o)
 	struct bio_list held;
 	struct bio *bio;
 
-	percpu_ref_resurrect(&o->writes);
 	spin_lock_irq(&o->gate_lock);
-	o->holding = false;
+	WRITE_ONCE(o->closed, false);
 	held = o->held;
 	bio_list_init(&o->held);
 	spin_unlock_irq(&o->gate_lock);
 
 	/* In arrival order; the gate cannot close again meanwhile (mutex). */
 	while ((bio = bio_list_pop(&held))) {
-		percpu_ref_get(&o->writes);
+		this_cpu_inc(*o->inflight);
 		volsnap_cow_write(o, bio);
 	}
 }
@@ -418,7 +448,7 @@ static void origin_free(struct volsnap_origin *o)
 	bioset_exit(&o->copy_bs);
 	bioset_exit(&o->read_bs);
 	bioset_exit(&o->clone_bs);
-	percpu_ref_exit(&o->writes);
+	free_percpu(o->inflight);
 	volsnap_chunkmap_destroy(&o->map);
 	kfree(o);
 }
@@ -441,8 +471,8 @@ static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
 	volsnap_chunkmap_init(&o->map);
 	if (volsnap_cow_init(o))
 		goto fail;
-	if (percpu_ref_init(&o->writes, writes_release, PERCPU_REF_ALLOW_REINIT,
-			    GFP_KERNEL))
+	o->inflight = alloc_percpu(long);
+	if (!o->inflight)
 		goto fail;
 	if (bioset_init(&o->clone_bs, BIO_POOL_SIZE,
 			offsetof(struct volsnap_io, clone), 0) ||
@@ -566,12 +596,11 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 	static_branch_dec(&origins_attached);
 	mutex_unlock(&volsnap_ctl_mutex);
 
-	/* The filter only uses o under RCU or holding a reference on writes. */
+	/* The filter only uses o under RCU or while a write is counted. */
 	synchronize_rcu();
 	cancel_delayed_work_sync(&o->watchdog);
-	percpu_ref_kill(&o->writes);
-	wait_event(o->drain_wq, percpu_ref_is_zero(&o->writes));
-	/* The last put calls writes_release() under RCU: let it finish. */
+	gate_close_wait(o);
+	/* A write's completion touches o under RCU after its count drops. */
 	synchronize_rcu();
 	flush_workqueue(o->wq);
 

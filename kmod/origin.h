@@ -10,7 +10,7 @@
 #include <linux/bio.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
-#include <linux/percpu-refcount.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -37,11 +37,12 @@ enum volsnap_freeze {
  * @store: the shadow store.
  * @chunk_shift: log2 of the chunk size in sectors.
  * @nr_sectors: size of the origin.
- * @writes: one reference per write between the gate and its completion.
- *	Killed to close the gate; zero means drained.
- * @drain_wq: woken when @writes drops to zero.
- * @gate_lock: protects @holding and @held.
- * @holding: the gate is closed for a snapshot instant: writes wait in @held.
+ * @inflight: per-CPU count of writes between the gate and their
+ *	completion (a write may leave on another CPU than it entered: only
+ *	the sum means anything).
+ * @drain_wq: woken by completing writes while the gate is closed.
+ * @gate_lock: protects @closed (writers) and @held.
+ * @closed: the gate is closed: new writes wait in @held. Read under RCU.
  * @held: writes that arrived while the gate was closed.
  * @cow_epoch: epoch of the newest valid snapshot, 0 with none; a write to
  *	a chunk preserved for an older epoch copies it first. Read locklessly.
@@ -81,10 +82,10 @@ struct volsnap_origin {
 	unsigned int chunk_shift;
 	sector_t nr_sectors;
 
-	struct percpu_ref writes;
+	long __percpu *inflight;
 	wait_queue_head_t drain_wq;
-	spinlock_t gate_lock;		/* @holding, @held */
-	bool holding;
+	spinlock_t gate_lock;		/* @closed, @held */
+	bool closed;
 	struct bio_list held;
 
 	u32 cow_epoch;
@@ -122,7 +123,7 @@ struct volsnap_origin {
 
 /**
  * struct volsnap_io - a write to an origin, between the gate and completion
- * @o: the origin; the write holds a reference on @o->writes.
+ * @o: the origin; the write is counted in @o->inflight.
  * @orig: the submitter's bio, completed when @clone completes.
  * @pending: copies the write waits for, plus one while it is being set up.
  * @clone: what is submitted to the origin; must be last (bioset front pad).
@@ -165,6 +166,8 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 void volsnap_origin_update_epoch(struct volsnap_origin *o);
 void volsnap_origin_exit(void);
 int volsnap_origin_init(void);
+
+void volsnap_gate_exit(struct volsnap_origin *o);
 
 /* cow.c */
 int volsnap_cow_init(struct volsnap_origin *o);

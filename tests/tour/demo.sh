@@ -26,6 +26,7 @@ fio_iops() {	# fio_iops NAME FILE SECONDS - 4k random writes, direct
 }
 
 say "Load the module; snapctl talks to it through /dev/volsnap-ctl"
+rmmod volsnap 2>/dev/null || true	# in the test suite, a test before may have loaded it
 run insmod /lib/modules/volsnap.ko
 run snapctl version
 

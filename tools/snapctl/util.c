@@ -99,7 +99,7 @@ int dev_lookup(const char *path, dev_t *devno)
 		return -1;
 	}
 	if (!S_ISBLK(st.st_mode)) {
-		errx_errno(0, "%s: not a block device", path);
+		errx_errno(ENOTBLK, "%s", path);
 		return -1;
 	}
 	*devno = st.st_rdev;
