@@ -2,10 +2,10 @@
 /*
  * Snapshot images.
  *
- * Each snapshot is a bio-based, read-only disk. A read is cut at chunk
- * boundaries; each piece is sent, as a clone of the read, to the store copy
- * with the smallest tag >= the snapshot's epoch, or to the origin when the
- * chunk has no such copy.
+ * Each snapshot is a bio-based, read-only disk. A read is cut into pieces,
+ * each sent as a clone of the read: a chunk with a store copy tagged >= the
+ * snapshot's epoch reads the copy with the smallest such tag; a run of
+ * chunks without one reads the origin in one piece.
  *
  * A piece read from the origin can race with a write to the same chunk:
  * the write waits for its copy to be published, so if after the read
@@ -33,20 +33,18 @@ static int image_major;
 static DEFINE_IDA(image_ida);
 
 /**
- * struct volsnap_read - one chunk's piece of an image read
+ * struct volsnap_read - one piece of an image read
  * @s: the snapshot.
  * @parent: the read; one of its remaining counts is this piece's.
- * @chunk: the origin chunk.
  * @offset: sectors from the start of @parent.
  * @sectors: length.
- * @from_origin: the piece reads the origin.
- * @work: re-reads from the store after a race.
+ * @from_origin: the piece reads the origin (then it may span chunks).
+ * @work: re-reads the piece after a race with an origin write.
  * @clone: the piece's bio; must be last (bioset front pad).
  */
 struct volsnap_read {
 	struct volsnap_snapshot *s;
 	struct bio *parent;
-	u64 chunk;
 	unsigned int offset;
 	unsigned int sectors;
 	bool from_origin;
@@ -55,6 +53,13 @@ struct volsnap_read {
 };
 
 static void read_endio(struct bio *clone);
+
+static void read_done(struct volsnap_snapshot *s)
+{
+	/* wake_up_var() only hashes the address: fine if s is gone. */
+	if (atomic_dec_and_test(&s->inflight))
+		wake_up_var(&s->inflight);
+}
 
 static void read_finish(struct volsnap_read *r, blk_status_t status)
 {
@@ -65,50 +70,91 @@ static void read_finish(struct volsnap_read *r, blk_status_t status)
 		cmpxchg(&parent->bi_status, BLK_STS_OK, status);
 	bio_put(&r->clone);
 	bio_endio(parent);
-	/* wake_up_var() only hashes the address: fine if s is gone. */
-	if (atomic_dec_and_test(&s->inflight))
-		wake_up_var(&s->inflight);
+	read_done(s);
 }
 
-/* Send one piece of @parent; the caller has taken a remaining count. */
-static void read_piece(struct volsnap_snapshot *s, struct bio *parent,
-		       unsigned int offset, unsigned int sectors, u64 chunk)
+/* Sectors from @sector to the end of its chunk, at most @max. */
+static unsigned int to_chunk_end(struct volsnap_origin *o, sector_t sector,
+				 unsigned int max)
 {
-	struct volsnap_origin *o = s->o;
-	struct block_device *bdev = o->bdev.bdev;
-	sector_t sector = parent->bi_iter.bi_sector + offset;
-	struct volsnap_read *r;
-	struct bio *clone;
+	sector_t end = (volsnap_chunk_of(o, sector) + 1) << o->chunk_shift;
+
+	return min_t(sector_t, max, end - sector);
+}
+
+/* Does the snapshot read the chunk of @sector from the origin? */
+static bool origin_serves(struct volsnap_snapshot *s, sector_t sector)
+{
 	u64 store_chunk;
 	u32 preserved;
 
-	preserved = volsnap_chunkmap_find(&o->map, chunk, s->epoch, &store_chunk);
-	if (store_chunk != VOLSNAP_NO_CHUNK) {
-		bdev = o->store->dev.bdev;
-		sector = volsnap_store_sector(o->store, store_chunk) +
-			 (sector & (volsnap_chunk_sectors(o) - 1));
-	}
+	preserved = volsnap_chunkmap_find(&s->o->map, volsnap_chunk_of(s->o, sector),
+					  s->epoch, &store_chunk);
+	return store_chunk == VOLSNAP_NO_CHUNK && preserved < s->epoch;
+}
 
-	clone = bio_alloc_clone(bdev, parent, GFP_NOIO, &o->read_bs);
+/* Send [offset, offset + sectors) of @parent to @bdev at @sector. */
+static void submit_piece(struct volsnap_snapshot *s, struct bio *parent,
+			 unsigned int offset, unsigned int sectors,
+			 struct block_device *bdev, sector_t sector, bool from_origin)
+{
+	struct volsnap_read *r;
+	struct bio *clone;
+
+	clone = bio_alloc_clone(bdev, parent, GFP_NOIO, &s->o->read_bs);
 	r = container_of(clone, struct volsnap_read, clone);
 	r->s = s;
 	r->parent = parent;
-	r->chunk = chunk;
 	r->offset = offset;
 	r->sectors = sectors;
-	r->from_origin = store_chunk == VOLSNAP_NO_CHUNK;
+	r->from_origin = from_origin;
 	atomic_inc(&s->inflight);
-
-	if (r->from_origin && preserved >= s->epoch) {
-		/* Its copy failed: the snapshot is invalid. */
-		read_finish(r, BLK_STS_IOERR);
-		return;
-	}
 	bio_trim(clone, offset, sectors);
 	clone->bi_iter.bi_sector = sector;
 	clone->bi_opf &= ~REQ_POLLED;
 	clone->bi_end_io = read_endio;
 	volsnap_hook_submit(clone);
+}
+
+/*
+ * Read [offset, offset + sectors) of @parent by the epoch rule: each chunk
+ * with a copy from its store chunk, runs of chunks without one from the
+ * origin in one piece. Takes one remaining count on @parent per piece.
+ */
+static void read_range(struct volsnap_snapshot *s, struct bio *parent,
+		       unsigned int offset, unsigned int sectors)
+{
+	struct volsnap_origin *o = s->o;
+	sector_t start = parent->bi_iter.bi_sector;
+	unsigned int end = offset + sectors, len;
+	u64 store_chunk;
+	u32 preserved;
+
+	while (offset < end) {
+		len = to_chunk_end(o, start + offset, end - offset);
+		preserved = volsnap_chunkmap_find(&o->map,
+						  volsnap_chunk_of(o, start + offset),
+						  s->epoch, &store_chunk);
+		if (store_chunk != VOLSNAP_NO_CHUNK) {
+			bio_inc_remaining(parent);
+			submit_piece(s, parent, offset, len, o->store->dev.bdev,
+				     volsnap_store_sector(o->store, store_chunk) +
+				     ((start + offset) & (volsnap_chunk_sectors(o) - 1)),
+				     false);
+		} else if (preserved >= s->epoch) {
+			/* Its copy failed: the snapshot is invalid. */
+			cmpxchg(&parent->bi_status, BLK_STS_OK, BLK_STS_IOERR);
+		} else {
+			/* Extend over the following chunks the origin serves. */
+			while (offset + len < end && origin_serves(s, start + offset + len))
+				len += to_chunk_end(o, start + offset + len,
+						    end - offset - len);
+			bio_inc_remaining(parent);
+			submit_piece(s, parent, offset, len, o->bdev.bdev,
+				     start + offset, true);
+		}
+		offset += len;
+	}
 }
 
 static void read_retry(struct work_struct *work)
@@ -117,17 +163,29 @@ static void read_retry(struct work_struct *work)
 	struct volsnap_snapshot *s = r->s;
 	struct bio *parent = r->parent;
 	unsigned int offset = r->offset, sectors = r->sectors;
-	u64 chunk = r->chunk;
 
 	/*
-	 * Free the old piece before allocating the new one (a mempool must
-	 * not be asked twice by one waiter); the new piece inherits its
-	 * remaining count on the parent.
+	 * Free the old piece before allocating new ones (a mempool must not
+	 * be asked twice by one waiter); its count on the parent goes last.
 	 */
 	bio_put(&r->clone);
-	read_piece(s, parent, offset, sectors, chunk);
-	if (atomic_dec_and_test(&s->inflight))
-		wake_up_var(&s->inflight);
+	read_range(s, parent, offset, sectors);
+	bio_endio(parent);
+	read_done(s);
+}
+
+/* Did an origin write reach a chunk of this piece since the lookup? */
+static bool overtaken(struct volsnap_read *r)
+{
+	struct volsnap_origin *o = r->s->o;
+	sector_t start = r->parent->bi_iter.bi_sector + r->offset;
+	u64 c = volsnap_chunk_of(o, start);
+	u64 last = volsnap_chunk_of(o, start + r->sectors - 1);
+
+	for (; c <= last; c++)
+		if (volsnap_chunkmap_preserved(&o->map, c) >= r->s->epoch)
+			return true;
+	return false;
 }
 
 static void read_endio(struct bio *clone)
@@ -141,9 +199,9 @@ static void read_endio(struct bio *clone)
 		return;
 	}
 	if (r->from_origin && !clone->bi_status) {
-		/* Order the map lookup after the completed read. */
+		/* Order the map lookups after the completed read. */
 		smp_mb();
-		if (volsnap_chunkmap_preserved(&s->o->map, r->chunk) >= s->epoch) {
+		if (overtaken(r)) {
 			INIT_WORK(&r->work, read_retry);
 			queue_work(s->o->wq, &r->work);
 			return;
@@ -155,10 +213,6 @@ static void read_endio(struct bio *clone)
 static void image_submit_bio(struct bio *bio)
 {
 	struct volsnap_snapshot *s = bio->bi_bdev->bd_disk->private_data;
-	struct volsnap_origin *o = s->o;
-	unsigned int offset = 0, sectors, total = bio_sectors(bio);
-	sector_t sector = bio->bi_iter.bi_sector;
-	u64 chunk;
 
 	if (bio_op(bio) != REQ_OP_READ) {
 		/* Read-only: only an empty flush is answered. */
@@ -171,14 +225,7 @@ static void image_submit_bio(struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
-	while (offset < total) {
-		chunk = volsnap_chunk_of(o, sector + offset);
-		sectors = min_t(sector_t, total - offset,
-				((chunk + 1) << o->chunk_shift) - sector - offset);
-		bio_inc_remaining(bio);
-		read_piece(s, bio, offset, sectors, chunk);
-		offset += sectors;
-	}
+	read_range(s, bio, 0, bio_sectors(bio));
 	bio_endio(bio);
 }
 

@@ -220,10 +220,12 @@ def discover(patterns):
                     timeouts[n] = int(t)
         for name in sorted(os.listdir(gdir)):
             p = os.path.join(gdir, name)
-            if name.startswith(("_", ".")) or name == "TIMEOUTS" or \
+            full = f"{group}/{name}"
+            # "_name": a helper or a benchmark, run only when named exactly.
+            hidden = name.startswith(("_", ".")) and full not in (patterns or [])
+            if hidden or name == "TIMEOUTS" or \
                     not os.path.isfile(p) or not os.access(p, os.X_OK):
                 continue
-            full = f"{group}/{name}"
             if patterns and not any(full == pat or group == pat or
                                     full.startswith(pat.rstrip("/") + "/") or
                                     re.fullmatch(pat, full) for pat in patterns):
@@ -250,9 +252,9 @@ class Result:
 TAP_RE = re.compile(r"^\s*(not ok|ok)\s+\d+\s*-?\s*(.*?)\s*(#\s*(SKIP|skip|XFAIL|TODO)\b.*)?$")
 
 
-def make_disks(workdir):
+def make_disks(workdir, extra=()):
     paths = []
-    for name, size in DISKS:
+    for name, size in list(DISKS) + list(extra):
         p = os.path.join(workdir, f"{name}.img")
         with open(p, "wb") as f:
             f.truncate(parse_size(size))
@@ -268,7 +270,7 @@ def parse_size(s):
 def boot(k, cpio, tests, res, args):
     """Boot kernel k with the initramfs; parse results into res."""
     workdir = tempfile.mkdtemp(prefix="volsnap-vm-", dir=args.workdir)
-    disks = make_disks(workdir)
+    disks = make_disks(workdir, args.disk)
     append = "console=ttyS0 panic=-1 oops=panic loglevel=4 " \
              "printk.devkmsg=on rdinit=/init " + args.append
     if k.name == "debug":
@@ -451,6 +453,9 @@ def main():
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--cache", default="unsafe", help="QEMU disk cache mode")
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--disk", action="append", default=[], metavar="NAME=SIZE",
+                    type=lambda v: tuple(v.split("=", 1)),
+                    help="one more sparse scratch disk (vde, vdf, ...), e.g. big=1T")
     ap.add_argument("--workdir", default=None, help="where the disk files go")
     ap.add_argument("--static", metavar="CMD",
                     help="run CMD first and count its TAP points (static checks)")
