@@ -8,6 +8,8 @@
 #   make test            the whole suite in QEMU on 6.1, 6.12 and the debug kernel
 #   make demo            boot a VM and show volsnap at work
 #   make check           static checks (W=1, sparse, checkpatch, kernel-doc, ...)
+#   make bench           boot a VM and benchmark volsnap against the raw disk and
+#                        dm-snapshot (tests/bench/run; results in bench-out/DATE/)
 #
 # The module is built in a per-kernel directory under build/, so one tree
 # serves several kernels without rebuilds stepping on each other.
@@ -33,7 +35,7 @@ endif
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
-.PHONY: all module tools tests clean test demo check deps
+.PHONY: all module tools tests clean test demo check deps bench
 
 all: module tools
 
@@ -66,6 +68,9 @@ demo:
 
 check:
 	tests/static/check.sh
+
+bench:
+	tests/bench/run
 
 clean:
 	rm -rf build tools/snapctl/snapctl

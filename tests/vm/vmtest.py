@@ -290,6 +290,7 @@ def boot(k, cpio, tests, res, args):
     current, cur_lines, buf = None, [], b""
     deadline = t0 + BOOT_TIMEOUT
     booted = done = hung = False
+    t_test = t0
     seen_end = set()
     tail = []
     klog, klog_name = {}, None
@@ -342,6 +343,7 @@ def boot(k, cpio, tests, res, args):
                     deadline = time.time() + 60
                 elif verb == "begin":
                     current, cur_lines = rest, []
+                    t_test = time.time()
                     tap_seen[current] = []
                     deadline = time.time() + timeouts.get(current, 120) + 60
                 elif verb == "klog-begin":
@@ -353,9 +355,15 @@ def boot(k, cpio, tests, res, args):
                     name, rc = rest.rsplit(None, 1)
                     finish(k, name, int(rc), tap_seen.get(name, []),
                            klog.pop(name, None), cur_lines, res, args)
+                    log(f"{k.name}: {name} done in {time.time() - t_test:.0f}s")
                     seen_end.add(name)
                     current = None
                     deadline = time.time() + 60
+                elif verb == "skip":
+                    name, reason = (rest.split(None, 1) + [""])[:2]
+                    res.add("skip", f"{k.name}: {name}", reason)
+                    print(f"vmtest: {k.name}: {name} skipped: {reason}", flush=True)
+                    seen_end.add(name)
                 elif verb == "done":
                     done = True
                     deadline = time.time() + 30
@@ -453,6 +461,9 @@ def main():
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--cache", default="unsafe", help="QEMU disk cache mode")
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--debug-budget", type=int, default=900, metavar="SECONDS",
+                    help="on the debug kernel, start no test after this guest "
+                         "uptime (they are reported skipped; 0: no budget)")
     ap.add_argument("--disk", action="append", default=[], metavar="NAME=SIZE",
                     type=lambda v: tuple(v.split("=", 1)),
                     help="one more sparse scratch disk (vde, vdf, ...), e.g. big=1T")
@@ -481,6 +492,8 @@ def main():
     for k in kernels:
         args.timeout_scale = 3 if k.name == "debug" else 1
         env = {"VS_KERNEL": k.name, "VS_DISK_ORIGIN": "/dev/vda",
+               "VS_BUDGET": args.debug_budget if k.name == "debug" and
+               args.debug_budget else "",
                "VS_DISK_STORE": "/dev/vdb", "VS_DISK_SCRATCH1": "/dev/vdc",
                "VS_DISK_SCRATCH2": "/dev/vdd"}
         scaled = [(n, t * args.timeout_scale) for n, t in tests]
