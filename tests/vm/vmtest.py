@@ -353,9 +353,11 @@ def boot(k, cpio, tests, res, args):
                     klog_name = None
                 elif verb == "end":
                     name, rc = rest.rsplit(None, 1)
+                    failed_before = res.failed
                     finish(k, name, int(rc), tap_seen.get(name, []),
                            klog.pop(name, None), cur_lines, res, args)
-                    log(f"{k.name}: {name} done in {time.time() - t_test:.0f}s")
+                    verdict = "FAILED" if res.failed > failed_before else "ok"
+                    log(f"{k.name}: {name} {verdict} in {time.time() - t_test:.0f}s")
                     seen_end.add(name)
                     current = None
                     deadline = time.time() + 60
