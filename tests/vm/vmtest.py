@@ -223,7 +223,7 @@ def discover(patterns):
             full = f"{group}/{name}"
             # "_name": a helper or a benchmark, run only when named exactly.
             hidden = name.startswith(("_", ".")) and full not in (patterns or [])
-            if hidden or name == "TIMEOUTS" or \
+            if hidden or name in ("TIMEOUTS", "DEBUG_SKIP") or \
                     not os.path.isfile(p) or not os.access(p, os.X_OK):
                 continue
             if patterns and not any(full == pat or group == pat or
@@ -232,6 +232,20 @@ def discover(patterns):
                 continue
             found.append((full, timeouts.get(name, DEFAULT_TIMEOUT)))
     return found
+
+
+def debug_skips():
+    """Tests kept off the debug kernel: GROUP/DEBUG_SKIP lists 'name reason'."""
+    tbuild = os.path.join(TOP, "build", "tests")
+    skips = {}
+    for group in os.listdir(tbuild):
+        f = os.path.join(tbuild, group, "DEBUG_SKIP")
+        if os.path.exists(f):
+            for line in open(f):
+                if line.strip() and not line.startswith("#"):
+                    name, reason = (line.split(None, 1) + [""])[:2]
+                    skips[f"{group}/{name}"] = reason.strip()
+    return skips
 
 
 class Result:
@@ -499,6 +513,12 @@ def main():
                "VS_DISK_STORE": "/dev/vdb", "VS_DISK_SCRATCH1": "/dev/vdc",
                "VS_DISK_SCRATCH2": "/dev/vdd"}
         scaled = [(n, t * args.timeout_scale) for n, t in tests]
+        if k.name == "debug":
+            slow = debug_skips()
+            for n, _ in scaled:
+                if n in slow:
+                    res.add("skip", f"{k.name}: {n}", slow[n])
+            scaled = [(n, t) for n, t in scaled if n not in slow]
         cpio = build_initramfs(k, scaled, env)
         boot(k, cpio, scaled, res, args)
     for label, detail in res.failures:
