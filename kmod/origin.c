@@ -21,7 +21,6 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/rculist.h>
 #include <linux/sched/mm.h>
@@ -38,7 +37,6 @@
 DEFINE_MUTEX(volsnap_ctl_mutex);
 static LIST_HEAD(origins);
 static DEFINE_HASHTABLE(origin_hash, 6);
-static DEFINE_STATIC_KEY_FALSE(origins_attached);
 static struct delayed_work poll_work;
 
 #define POLL_INTERVAL	HZ
@@ -108,8 +106,6 @@ bool volsnap_origin_filter(struct bio *bio)
 {
 	struct volsnap_origin *o;
 
-	if (!static_branch_unlikely(&origins_attached))
-		return false;
 	if (!op_is_write(bio_op(bio)) || !bio_sectors(bio))
 		return false;
 
@@ -554,7 +550,6 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 	__module_get(THIS_MODULE);
 	list_add_tail(&o->node, &origins);
 	hash_add_rcu(origin_hash, &o->hnode, dev);
-	static_branch_inc(&origins_attached);
 	schedule_delayed_work(&poll_work, POLL_INTERVAL);
 	pr_info("%pg: attached, store %pg, chunk %u KiB\n", bdev,
 		o->store->dev.bdev, chunk_size >> 10);
@@ -593,7 +588,6 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 	o->dead = true;
 	hash_del_rcu(&o->hnode);
 	list_del(&o->node);
-	static_branch_dec(&origins_attached);
 	mutex_unlock(&volsnap_ctl_mutex);
 
 	/* The filter only uses o under RCU or while a write is counted. */
