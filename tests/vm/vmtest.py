@@ -285,8 +285,14 @@ def boot(k, cpio, tests, res, args):
     """Boot kernel k with the initramfs; parse results into res."""
     workdir = tempfile.mkdtemp(prefix="volsnap-vm-", dir=args.workdir)
     disks = make_disks(workdir, args.disk)
+    # Under TCG, guest time is host time: a vCPU thread the host does not
+    # run for 20 s looks like a CPU stuck in the kernel to the soft-lockup
+    # and RCU-stall detectors (seen: a 26 s "soft lockup" in clear_page).
+    # Their thresholds go to 60 s; a real hang still fails the test at its
+    # time limit.
     append = "console=ttyS0 panic=-1 oops=panic loglevel=4 " \
-             "printk.devkmsg=on rdinit=/init " + args.append
+             "printk.devkmsg=on rdinit=/init watchdog_thresh=30 " \
+             "rcupdate.rcu_cpu_stall_timeout=60 " + args.append
     if k.name == "debug":
         # ACPI's PCI routing (_PRT) runs AML loops that time out under
         # KASAN on TCG; route PCI interrupts without it.
