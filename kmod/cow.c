@@ -8,9 +8,12 @@
  * chunk the write touches is looked up: one preserved for the newest
  * snapshot's epoch costs that lookup and nothing more. Otherwise the write
  * waits on a pending copy of the chunk, one per chunk however many writes
- * and snapshots want it, run by a worker: allocate a store chunk, read the
- * chunk from the origin, write it to the store, publish it in the chunk
- * map, then release the waiting writes.
+ * and snapshots want it. A copy covers the run of adjacent chunks the
+ * write touches that need one (up to 1 MiB), so a large write costs one
+ * read and one store write, not one per chunk. A worker runs it: read the
+ * run from the origin, allocate store chunks (adjacent where free), write
+ * them, publish each chunk in the chunk map, then release the waiting
+ * writes.
  *
  * When a copy cannot be made (store full, store or origin I/O error), the
  * snapshots it would serve are marked invalid and the writes still go
@@ -27,25 +30,44 @@
 #include "origin.h"
 #include "snapshot.h"
 
-/**
- * struct cow_pending - a copy in progress
- * @node: in the origin's pending hash (cow_lock).
- * @chunk: the origin chunk.
- * @epoch: the epoch the copy is tagged with.
- * @waiters: struct cow_waiter of the writes waiting for it (cow_lock).
- * @o: the origin.
- * @work: runs the copy.
- */
-struct cow_pending {
+/* Chunks one copy reads and writes in one piece at most: 1 MiB. */
+#define COW_RUN_PAGES	256
+
+struct cow_job;
+
+/* One chunk of a copy, in the origin's pending hash (cow_lock). */
+struct cow_slot {
 	struct hlist_node node;
 	u64 chunk;
-	u32 epoch;
-	struct list_head waiters;
-	struct volsnap_origin *o;
-	struct work_struct work;
+	u64 store_chunk;
+	struct cow_job *job;
 };
 
-/* A write waiting on one pending copy. */
+/**
+ * struct cow_job - a copy in progress of a run of adjacent chunks
+ * @o: the origin.
+ * @work: runs the copy.
+ * @waiters: struct cow_waiter of the writes waiting for it (cow_lock).
+ * @epoch: the epoch the copies are tagged with.
+ * @nr: chunks in the run, in @slots, ascending and adjacent.
+ * @nr_extra: pages in @extra.
+ * @extra: the run's pages beyond the first chunk's (which come from a
+ *	reserved chunk buffer), allocated without retrying when the job is
+ *	made; a job that did not get them copies one chunk.
+ * @slots: the chunks.
+ */
+struct cow_job {
+	struct volsnap_origin *o;
+	struct work_struct work;
+	struct list_head waiters;
+	u32 epoch;
+	unsigned int nr;
+	unsigned int nr_extra;
+	struct page **extra;
+	struct cow_slot slots[];
+};
+
+/* A write waiting on one copy. */
 struct cow_waiter {
 	struct list_head node;
 	struct volsnap_io *io;
@@ -113,74 +135,167 @@ static bool all_preserved(struct volsnap_origin *o, struct bio *bio, u32 epoch)
 	return true;
 }
 
-static struct cow_pending *pending_find(struct volsnap_origin *o, u64 chunk)
+static struct cow_job *pending_find(struct volsnap_origin *o, u64 chunk)
 {
-	struct cow_pending *p;
+	struct cow_slot *slot;
 
 	lockdep_assert_held(&o->cow_lock);
-	hash_for_each_possible(o->pending, p, node, chunk)
-		if (p->chunk == chunk)
-			return p;
+	hash_for_each_possible(o->pending, slot, node, chunk)
+		if (slot->chunk == chunk)
+			return slot->job;
 	return NULL;
 }
 
 static void copy_work(struct work_struct *work);
 
+static unsigned int chunk_pages(const struct volsnap_origin *o)
+{
+	return (SECTOR_SIZE << o->chunk_shift) >> PAGE_SHIFT;
+}
+
+static void job_free_extra(struct cow_job *job)
+{
+	unsigned int i;
+
+	for (i = 0; i < job->nr_extra; i++)
+		if (job->extra[i])
+			__free_page(job->extra[i]);
+	kfree(job->extra);
+	job->extra = NULL;
+	job->nr_extra = 0;
+}
+
+static void job_free(struct cow_job *job)
+{
+	job_free_extra(job);
+	kfree(job);
+}
+
+/*
+ * A job for up to @want chunks. Its pages beyond the first chunk are taken
+ * only if they come at once: under memory pressure the job copies one
+ * chunk, with a reserved buffer.
+ */
+static struct cow_job *job_alloc(struct volsnap_origin *o, unsigned int want)
+{
+	unsigned int cp = chunk_pages(o), i;
+	struct cow_job *job;
+
+	job = kzalloc(struct_size(job, slots, want), GFP_NOIO | __GFP_NOFAIL);
+	job->nr = want;
+	if (want == 1)
+		return job;
+	job->extra = kcalloc((want - 1) * cp, sizeof(*job->extra),
+			     GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN);
+	if (!job->extra)
+		goto one;
+	job->nr_extra = (want - 1) * cp;
+	for (i = 0; i < job->nr_extra; i++) {
+		job->extra[i] = alloc_page(GFP_NOIO | __GFP_NORETRY |
+					   __GFP_NOWARN);
+		if (!job->extra[i])
+			goto one;
+	}
+	return job;
+one:
+	job_free_extra(job);
+	job->nr = 1;
+	return job;
+}
+
+/*
+ * Chunks from @c up to @last that are neither preserved for @epoch nor
+ * being copied, at most a run's worth; a peek without the lock.
+ */
+static unsigned int run_length(struct volsnap_origin *o, u64 c, u64 last,
+			       u32 epoch)
+{
+	unsigned int max = max(COW_RUN_PAGES / chunk_pages(o), 1U), n = 1;
+
+	while (n < max && c + n <= last &&
+	       volsnap_chunkmap_preserved(&o->map, c + n) < epoch)
+		n++;
+	return n;
+}
+
 /*
  * Make @io wait for a copy of every chunk it touches that is not preserved
- * for @epoch. Process context; sleeps only to allocate (GFP_NOIO).
+ * for @epoch: join a copy in progress, or start one for the run of chunks
+ * from there that need one. Process context; sleeps only to allocate
+ * (GFP_NOIO) and while too many copies are queued.
  */
 static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 {
 	struct bio *bio = &io->clone;
 	u64 c = volsnap_chunk_of(o, bio->bi_iter.bi_sector);
 	u64 last = volsnap_chunk_of(o, bio_end_sector(bio) - 1);
-	struct cow_pending *p, *new = NULL;
-	struct cow_waiter *w;
-	bool queue;
+	struct cow_job *job, *joined = NULL, *new = NULL;
+	struct cow_waiter *w = NULL;
+	unsigned int n;
 
-	for (; c <= last; c++) {
-		if (volsnap_chunkmap_preserved(&o->map, c) >= epoch)
+	while (c <= last) {
+		if (volsnap_chunkmap_preserved(&o->map, c) >= epoch) {
+			c++;
 			continue;
-		/* Bound the copies in flight (a discard of a whole disk...). */
-		wait_event(o->pending_wq,
-			   atomic_read(&o->nr_pending) < VOLSNAP_MAX_PENDING);
-		w = kmalloc(sizeof(*w), GFP_NOIO | __GFP_NOFAIL);
-		w->io = io;
-		queue = false;
-retry:
-		spin_lock(&o->cow_lock);
-		p = pending_find(o, c);
-		if (!p) {
-			/* A copy may have finished since the lookup. */
-			if (volsnap_chunkmap_preserved(&o->map, c) >= epoch) {
-				spin_unlock(&o->cow_lock);
-				kfree(w);
-				continue;
-			}
-			if (!new) {
-				spin_unlock(&o->cow_lock);
-				new = kmalloc(sizeof(*new), GFP_NOIO | __GFP_NOFAIL);
-				goto retry;
-			}
-			p = new;
-			new = NULL;
-			p->chunk = c;
-			p->epoch = epoch;
-			p->o = o;
-			INIT_LIST_HEAD(&p->waiters);
-			INIT_WORK(&p->work, copy_work);
-			hash_add(o->pending, &p->node, c);
-			atomic_inc(&o->nr_pending);
-			queue = true;
 		}
+		if (!w)
+			w = kmalloc(sizeof(*w), GFP_NOIO | __GFP_NOFAIL);
+		spin_lock(&o->cow_lock);
+		job = pending_find(o, c);
+		if (job) {
+			/* Join it, once, and go on after its last chunk. */
+			if (job != joined) {
+				w->io = io;
+				atomic_inc(&io->pending);
+				list_add_tail(&w->node, &job->waiters);
+				w = NULL;
+				joined = job;
+			}
+			c = job->slots[job->nr - 1].chunk + 1;
+			spin_unlock(&o->cow_lock);
+			continue;
+		}
+		if (!new) {
+			spin_unlock(&o->cow_lock);
+			/* Bound the copies queued (a discard of a whole disk). */
+			wait_event(o->pending_wq, atomic_read(&o->nr_pending) <
+						  VOLSNAP_MAX_PENDING);
+			new = job_alloc(o, run_length(o, c, last, epoch));
+			continue;	/* and look again */
+		}
+		/* The run: chunks still neither preserved nor being copied. */
+		for (n = 0; n < new->nr && c + n <= last; n++) {
+			if (volsnap_chunkmap_preserved(&o->map, c + n) >= epoch ||
+			    (n && pending_find(o, c + n)))
+				break;
+			new->slots[n].chunk = c + n;
+			new->slots[n].job = new;
+			hash_add(o->pending, &new->slots[n].node, c + n);
+		}
+		if (!n) {	/* a copy finished since the first look */
+			spin_unlock(&o->cow_lock);
+			c++;
+			continue;
+		}
+		new->nr = n;
+		new->o = o;
+		new->epoch = epoch;
+		INIT_LIST_HEAD(&new->waiters);
+		INIT_WORK(&new->work, copy_work);
+		atomic_add(n, &o->nr_pending);
+		w->io = io;
 		atomic_inc(&io->pending);
-		list_add_tail(&w->node, &p->waiters);
+		list_add_tail(&w->node, &new->waiters);
+		joined = new;
 		spin_unlock(&o->cow_lock);
-		if (queue)
-			queue_work(o->wq, &p->work);
+		queue_work(o->wq, &new->work);
+		new = NULL;
+		w = NULL;
+		c += n;
 	}
-	kfree(new);
+	kfree(w);
+	if (new)
+		job_free(new);
 }
 
 /* Writes submitted from atomic context, handled by a worker. */
@@ -282,83 +397,118 @@ static void buf_put(struct volsnap_origin *o, struct cow_buf *buf)
 	wake_up(&o->buf_wq);
 }
 
-/* Read or write @sectors of the chunk at @sector with @buf. */
-static int buf_io(struct volsnap_origin *o, struct cow_buf *buf,
+/* The @i-th page of @job's run: the reserved buffer's, then its own. */
+static struct page *job_page(struct cow_job *job, struct cow_buf *buf,
+			     unsigned int i)
+{
+	return i < buf->nr_pages ? buf->pages[i] : job->extra[i - buf->nr_pages];
+}
+
+/*
+ * Read or write @sectors from @sector with the run's pages from chunk
+ * @first on.
+ */
+static int job_io(struct cow_job *job, struct cow_buf *buf, unsigned int first,
 		  struct block_device *bdev, sector_t sector,
 		  unsigned int sectors, blk_opf_t opf)
 {
 	unsigned int bytes = sectors << SECTOR_SHIFT, len, i;
+	struct volsnap_origin *o = job->o;
 	struct bio *bio;
 	int ret;
 
-	bio = bio_alloc_bioset(bdev, buf->nr_pages, opf, GFP_NOIO, &o->copy_bs);
+	bio = bio_alloc_bioset(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE), opf,
+			       GFP_NOIO, &o->copy_bs);
 	bio->bi_iter.bi_sector = sector;
-	for (i = 0; bytes; i++, bytes -= len) {
+	for (i = first * chunk_pages(o); bytes; i++, bytes -= len) {
 		len = min_t(unsigned int, bytes, PAGE_SIZE);
-		__bio_add_page(bio, buf->pages[i], len, 0);
+		__bio_add_page(bio, job_page(job, buf, i), len, 0);
 	}
 	ret = volsnap_io_wait(bio);
 	bio_put(bio);
 	return ret;
 }
 
-/* Copy chunk p->chunk to the store; return its store chunk or -errno. */
-static int copy_chunk(struct cow_pending *p, u64 *store_chunk)
+/*
+ * Copy @job's chunks to the store: one read of the run, one write per
+ * run of adjacent store chunks. On success each slot holds its store
+ * chunk; on failure none is kept.
+ */
+static int copy_run(struct cow_job *job)
 {
-	struct volsnap_origin *o = p->o;
-	sector_t start = p->chunk << o->chunk_shift;
-	unsigned int sectors;
+	struct volsnap_origin *o = job->o;
+	struct cow_slot *slot = job->slots;
+	sector_t start = slot[0].chunk << o->chunk_shift;
+	sector_t cs = volsnap_chunk_sectors(o);
+	unsigned int sectors, i, n, got = 0;
 	struct cow_buf *buf;
 	int ret;
 
-	ret = volsnap_store_alloc(o->store, store_chunk);
-	if (ret)
-		return ret;
-	sectors = min_t(sector_t, volsnap_chunk_sectors(o), o->nr_sectors - start);
+	/* Only the device's last chunk may be short. */
+	sectors = min_t(sector_t, job->nr * cs, o->nr_sectors - start);
 	wait_event(o->buf_wq, (buf = buf_get(o)));
-	ret = buf_io(o, buf, o->bdev.bdev, start, sectors, REQ_OP_READ);
-	if (!ret)
-		ret = buf_io(o, buf, o->store->dev.bdev,
-			     volsnap_store_sector(o->store, *store_chunk),
-			     sectors, REQ_OP_WRITE);
+	ret = job_io(job, buf, 0, o->bdev.bdev, start, sectors, REQ_OP_READ);
+	for (i = 0; !ret && i < job->nr; i += n) {
+		ret = volsnap_store_alloc_run(o->store, job->nr - i,
+					      &slot[i].store_chunk);
+		if (ret < 0)
+			break;
+		n = ret;
+		for (got = i + 1; got < i + n; got++)
+			slot[got].store_chunk = slot[got - 1].store_chunk + 1;
+		got = i + n;
+		ret = job_io(job, buf, i, o->store->dev.bdev,
+			     volsnap_store_sector(o->store, slot[i].store_chunk),
+			     min_t(sector_t, n * cs, sectors - i * cs),
+			     REQ_OP_WRITE);
+	}
 	buf_put(o, buf);
-	if (!ret)
-		ret = volsnap_chunkmap_add(&o->map, p->chunk, p->epoch, *store_chunk);
 	if (ret)
-		volsnap_store_free(o->store, *store_chunk);
+		while (got--)
+			volsnap_store_free(o->store, slot[got].store_chunk);
 	return ret;
 }
 
 static void copy_work(struct work_struct *work)
 {
-	struct cow_pending *p = container_of(work, struct cow_pending, work);
-	struct volsnap_origin *o = p->o;
+	struct cow_job *job = container_of(work, struct cow_job, work);
+	struct volsnap_origin *o = job->o;
 	struct cow_waiter *w, *tmp;
-	u32 before = volsnap_chunkmap_preserved(&o->map, p->chunk);
 	LIST_HEAD(waiters);
-	u64 store_chunk;
+	unsigned int i;
+	u32 before;
 	int ret;
 
-	ret = copy_chunk(p, &store_chunk);
-	if (ret) {
+	ret = copy_run(job);
+	for (i = 0; i < job->nr; i++) {
+		struct cow_slot *slot = &job->slots[i];
+		u64 c = slot->chunk;
+
+		before = volsnap_chunkmap_preserved(&o->map, c);
+		if (!ret && !volsnap_chunkmap_add(&o->map, c, job->epoch,
+						  slot->store_chunk))
+			continue;
+		if (!ret)
+			volsnap_store_free(o->store, slot->store_chunk);
 		/* The snapshots this copy would serve cannot be right. */
-		volsnap_snapshot_invalidate(o, before, p->epoch, ret);
-		volsnap_chunkmap_add(&o->map, p->chunk, p->epoch, VOLSNAP_NO_CHUNK);
+		volsnap_snapshot_invalidate(o, before, job->epoch, ret ?: -EIO);
+		volsnap_chunkmap_add(&o->map, c, job->epoch, VOLSNAP_NO_CHUNK);
 	}
 
-	/* Published in the map first: a write that misses p sees the copy. */
+	/* Published in the map first: a write that misses the job sees it. */
 	spin_lock(&o->cow_lock);
-	hash_del(&p->node);
-	list_splice_init(&p->waiters, &waiters);
+	for (i = 0; i < job->nr; i++)
+		hash_del(&job->slots[i].node);
+	list_splice_init(&job->waiters, &waiters);
 	spin_unlock(&o->cow_lock);
 
 	list_for_each_entry_safe(w, tmp, &waiters, node) {
 		io_release(w->io);
 		kfree(w);
 	}
-	kfree(p);
-	if (atomic_dec_return(&o->nr_pending) < VOLSNAP_MAX_PENDING)
+	if (atomic_sub_return(job->nr, &o->nr_pending) < VOLSNAP_MAX_PENDING)
 		wake_up(&o->pending_wq);
+	job_free(job);
 }
 
 /**

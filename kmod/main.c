@@ -80,7 +80,7 @@ MODULE_PARM_DESC(max_snapshots,
 		 "Most live snapshots per origin (1-1024, default 64)");
 module_param_cb(max_copies, &max_copies_ops, &volsnap_max_copies, 0444);
 MODULE_PARM_DESC(max_copies,
-		 "Most chunk copies in flight per origin; each holds a chunk-sized buffer (1-256, default 16; set at load)");
+		 "Most copies in flight per origin; each holds a chunk-sized buffer reserved at attach (1-256, default 16; set at load)");
 
 static int __init volsnap_init(void)
 {

@@ -251,15 +251,18 @@ int volsnap_store_release(struct volsnap_store *st, struct block_device *origin)
 }
 
 /**
- * volsnap_store_alloc() - take a free data chunk
+ * volsnap_store_alloc_run() - take free data chunks, adjacent if possible
  * @st: the store.
- * @chunk: the chunk number, on success.
+ * @want: how many the caller would like, at least 1.
+ * @chunk: the first chunk number, on success.
  *
- * Return: 0, or -ENOSPC when the store is full.
+ * Return: how many adjacent chunks from @chunk were taken (1 to @want),
+ * or -ENOSPC when the store is full.
  */
-int volsnap_store_alloc(struct volsnap_store *st, u64 *chunk)
+int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
+			    u64 *chunk)
 {
-	unsigned long bit;
+	unsigned long bit, end;
 
 	spin_lock(&st->lock);
 	bit = find_next_zero_bit(st->bitmap, st->nr_chunks, st->hint);
@@ -269,18 +272,20 @@ int volsnap_store_alloc(struct volsnap_store *st, u64 *chunk)
 		spin_unlock(&st->lock);
 		return -ENOSPC;
 	}
-	__set_bit(bit, st->bitmap);
-	st->used++;
-	st->hint = bit + 1;
+	end = find_next_bit(st->bitmap, min_t(u64, st->nr_chunks, bit + want),
+			    bit);
+	bitmap_set(st->bitmap, bit, end - bit);
+	st->used += end - bit;
+	st->hint = end;
 	spin_unlock(&st->lock);
 	*chunk = bit;
-	return 0;
+	return end - bit;
 }
 
 /**
  * volsnap_store_free() - give a data chunk back
  * @st: the store.
- * @chunk: a chunk from volsnap_store_alloc().
+ * @chunk: a chunk from volsnap_store_alloc_run().
  */
 void volsnap_store_free(struct volsnap_store *st, u64 chunk)
 {

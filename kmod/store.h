@@ -42,7 +42,8 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 					 unsigned int chunk_shift, void *holder);
 int volsnap_store_release(struct volsnap_store *st, struct block_device *origin);
 void volsnap_store_close(struct volsnap_store *st);
-int volsnap_store_alloc(struct volsnap_store *st, u64 *chunk);
+int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
+			    u64 *chunk);
 void volsnap_store_free(struct volsnap_store *st, u64 chunk);
 u64 volsnap_store_used(struct volsnap_store *st);
 
