@@ -81,17 +81,20 @@ job() {
 	NJOBS=$((NJOBS + 1))
 }
 
-# run_jobs GROUP: run $JOBS in one fio (the job boundaries run
-# /tmp/poststat, which appends the store and memory figures to /tmp/marks)
-# and emit the result.
+# run_jobs GROUP: run $JOBS in one fio and emit the result. /tmp/poststat
+# appends the store and memory figures to /tmp/marks before the group and
+# after each job (fio's exec_postrun), so "marks" has one entry more than
+# the group has jobs.
 run_jobs() {
 	rm -f /tmp/fio.json
+	: > /tmp/marks
+	/tmp/poststat
 	# shellcheck disable=SC2086  # word splitting of the option lists
 	fio $FIO_GLOBAL --exec_postrun=/tmp/poststat $JOBS 2> /tmp/fio.err ||
 		log "fio ($1) failed: $(head -c 300 /tmp/fio.err)"
 	[ -s /tmp/fio.json ] || echo '{}' > /tmp/fio.json
-	printf '@@BENCH {"kind":"fio","contender":"%s","system":"%s","chunk":"%s","snapshots":%s,"round":%s,"group":"%s","e3_mib":%s,"marks":[%s],"fio":' \
-		"$NAME" "$KIND" "$CHUNK" "$NSNAP" "$ROUND" "$1" "${E3:-0}" \
+	printf '@@BENCH {"kind":"fio","contender":"%s","system":"%s","chunk":"%s","snapshots":%s,"round":%s,"group":"%s","e3_mib":%s,"prep_mib":%s,"marks":[%s],"fio":' \
+		"$NAME" "$KIND" "$CHUNK" "$NSNAP" "$ROUND" "$1" "${E3:-0}" "${PREP:-0}" \
 		"$(tr '\n' ',' < /tmp/marks | sed 's/,$//')"
 	tr -d '\n\t' < /tmp/fio.json
 	echo '}'
@@ -114,7 +117,6 @@ poststat_init() {	# poststat_init raw|vs ORIGIN|dm NAME
 	    END { printf "[%.0f,%.0f,%.0f]\\n", st, s, v }' /proc/slabinfo /proc/meminfo >> /tmp/marks
 	EOF
 	chmod +x /tmp/poststat
-	: > /tmp/marks
 }
 
 # The caches a chunk map or an exception table lives in, as a JSON object.
@@ -250,7 +252,7 @@ contenders() {
 
 run_contender() {	# run_contender NAME KIND CHUNK N ROUND
 	NAME=$1 KIND=$2 CHUNK=$3 NSNAP=$4 ROUND=$5
-	E3=0 JOBS='' NJOBS=0 holds='' images=''
+	E3=0 PREP=0 JOBS='' NJOBS=0 holds='' images=''
 	log "round $ROUND: $NAME"
 	_t0=$($BT now)
 	case $KIND in
@@ -289,14 +291,14 @@ run_contender() {	# run_contender NAME KIND CHUNK N ROUND
 	_setup_ms=$(( ($($BT now) - _t0) / 1000000 ))
 	sync
 	_det0=$(slab_detail)
-	/tmp/poststat
 
 	# First touch, right after the snapshots: regions nothing wrote since.
 	job seqw_first "$DEV" write 1M 4 $R3 $REGION 0
 	run_jobs first_seq
 	E3=$(awk '/"write" : \{/ { w = 1 } w && /"io_bytes"/ { gsub(/[^0-9]/, ""); print int($0 / 1048576); exit }' /tmp/fio.json)
-	E3=${E3:-0}
+	E3=${E3:-0} PREP=0
 	if [ "$E3" -lt $REW ]; then
+		PREP=$((REW - E3))
 		# The slowest contenders did not reach REW MiB in RUNTIME
 		# seconds: preserve the rest (untimed), so that every
 		# contender rewrites the same REW MiB.

@@ -59,20 +59,18 @@ def pct(d, p):
 
 
 def samples(recs):
-    """One row per fio job: contender, workload, round, value and context."""
+    """One row per fio job: contender, workload, round, value and context.
+    A group's "marks" are [store, slab, vmalloc] before the group and after
+    each of its jobs."""
     rows = []
-    marks_by_setup = {}
-    for r in recs:
-        if r.get("kind") == "fio":
-            marks_by_setup[(r["contender"], r["round"])] = r.get("marks", [])
     for r in recs:
         if r.get("kind") != "fio":
             continue
-        marks = marks_by_setup.get((r["contender"], r["round"]), [])
+        marks = r.get("marks", [])
         for j, job in enumerate(r["fio"].get("jobs", [])):
             w = job["jobname"]
-            k = j if r["group"] == "first_seq" else j + 1
             d = job["read"] if w.startswith(("rr", "sr")) else job["write"]
+            opts = job.get("job options", {})
             row = {"contender": r["contender"], "system": r["system"], "chunk": r["chunk"],
                    "snapshots": r["snapshots"], "round": r["round"], "workload": w,
                    "value": job_value(job, w), "unit": unit(w), "error": job.get("error", 0),
@@ -80,40 +78,42 @@ def samples(recs):
                    "iops": d.get("iops"), "bw_kib": d.get("bw"),
                    "p50_us": pct(d, "50.000000"), "p99_us": pct(d, "99.000000"),
                    "max_us": d.get("clat_ns", {}).get("max", 0) / 1000.0,
-                   "offset_mib": int(job.get("job options", {}).get("offset", 0)) >> 20,
-                   "region_mib": int(job.get("job options", {}).get("size", 0)) >> 20}
-            if len(marks) > k + 1:
-                row["store_delta"] = marks[k + 1][0] - marks[k][0]
-                row["mem_delta"] = (marks[k + 1][1] + marks[k + 1][2]) - (marks[k][1] + marks[k][2])
+                   "offset_mib": int(opts.get("offset", 0)) >> 20,
+                   "region_mib": int(opts.get("size", 0)) >> 20}
+            if len(marks) > j + 1:
+                row["store_delta"] = marks[j + 1][0] - marks[j][0]
+                row["mem_delta"] = (marks[j + 1][1] + marks[j + 1][2]) - (marks[j][1] + marks[j][2])
                 if r["system"] in ("vs", "dm") and w in WRITES and row["io_bytes"]:
                     cb = CHUNK_BYTES[r["chunk"]]
-                    per = max(r["snapshots"], 1) if r["system"] == "dm" else 1
                     writes = row["io_bytes"] / (4096 if w.startswith("rw") else 1048576)
                     row["copies"] = row["store_delta"] / cb
                     row["copies_per_write"] = row["copies"] / writes if writes else None
                     row["store_per_written"] = row["store_delta"] / row["io_bytes"]
-                    row["copies_per_snapshot_per_write"] = row["copies_per_write"] / per \
-                        if row["copies_per_write"] is not None else None
             rows.append(row)
     return rows
 
 
 def memory(recs, rows):
-    """Per volsnap/dm setup: slab+vmalloc growth over the write jobs against
-    the data preserved (store bytes; for dm, per snapshot)."""
+    """Per volsnap/dm setup: slab+vmalloc growth from before the first write
+    job to after the last one, against the data preserved (store bytes; for
+    dm, per snapshot), and store bytes per byte written (the untimed
+    preparation of the rewrite region included)."""
     out = []
+    firsts = {(r["contender"], r["round"]): r for r in recs
+              if r.get("kind") == "fio" and r["group"] == "first_seq"}
     for r in recs:
         if r.get("kind") != "fio" or r["group"] != "rest" or r["system"] == "raw":
             continue
+        first = firsts.get((r["contender"], r["round"]))
         marks = r.get("marks", [])
         jobs = r["fio"].get("jobs", [])
         last = max([j for j, job in enumerate(jobs) if job["jobname"] in WRITES], default=None)
-        if last is None or len(marks) < last + 3:
+        if first is None or not first.get("marks") or last is None or len(marks) < last + 2:
             continue
-        m0, m1 = marks[0], marks[last + 2]
+        m0, m1 = first["marks"][0], marks[last + 1]
         written = sum(x["io_bytes"] or 0 for x in rows
                       if x["contender"] == r["contender"] and x["round"] == r["round"]
-                      and x["workload"] in WRITES)
+                      and x["workload"] in WRITES) + r.get("prep_mib", 0) * 2**20
         store = m1[0] - m0[0]
         n = max(r["snapshots"], 1)
         preserved = store / n if r["system"] == "dm" else store
@@ -288,9 +288,13 @@ def write_outputs(recs, meta_host, outdir):
                     ("hold_ms_median", "writer"), ("extra_ms_median", "writer"),
                     ("hold_ms_median", "load"), ("extra_ms_median", "load")):
         a, b = hold_get("vs", "1G", ld, key), hold_get("vs", "1T", ld, key)
-        if a is not None and b is not None and a > 0:
-            same.append((f"vs 1T/1G {key} {ld}", b / a))
-    target("same on 1 GiB and 1 TiB (1T/1G median <= 1.25)", same, 1.25, "max")
+        if a is not None and b is not None:
+            # 1 TiB minus what 1 GiB allows: 25% more, or 5 ms (the noise of
+            # three samples under TCG), whichever is larger; <= 0 is "same"
+            same.append((f"vs {key} {ld}: 1G {a:.1f} ms, 1T {b:.1f} ms; excess",
+                         b - max(1.25 * a, a + 5.0)))
+    target("same on 1 GiB and 1 TiB (1T median <= max(1.25 x 1G, 1G + 5 ms); "
+           "measured: the excess over that)", same, 0.0, "max")
 
     # ---- result.json
     result = {
@@ -324,6 +328,13 @@ def write_outputs(recs, meta_host, outdir):
              f"{meta.get('rewrite_mib', '?')} MiB for rewrites and changed-region reads, "
              f"direct I/O, libaio. Disk files on {meta_host.get('workdir_fs', '?')}. "
              f"Wall time {meta_host.get('wall_s', 0) / 60:.1f} min.")
+    ct = meta_host.get("contention", {})
+    if ct.get("samples"):
+        L.append("")
+        L.append(f"Host contention (sampled every {ct['interval_s']} s): other QEMU "
+                 f"processes running during {ct['fraction_with_other_qemu'] * 100:.0f}% of the "
+                 f"run (at most {ct['max_other_qemu']}); median 1-min load "
+                 f"{ct['load1_median']:.1f} on {meta_host.get('host', {}).get('nproc', '?')} CPUs.")
     if not complete:
         L.append("")
         L.append("**The guest did not finish: the results below are partial.**")
@@ -551,7 +562,7 @@ def charts(outdir, med_val, hold_sum):
               'set multiplot layout 2,2 title "Throughput against the number of live snapshots '
               '(median; dashed: raw origin)"\n'
               'set logscale x 2\nset xtics (1, 8, 32, 64)\nset xrange [0.8:80]\n'
-              'set grid\nset key top right font ",8"\nset xlabel "snapshots"\n')
+              'set grid\nset key below horizontal font ",8"\nset xlabel "snapshots"\n')
     for w in SCALING:
         raw = med_val.get(("raw", w))
         script += f'set title "{LABEL[w]}"\nset ylabel "{unit(w)}"\nset yrange [0:*]\n'
