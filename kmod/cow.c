@@ -8,12 +8,13 @@
  * chunk the write touches is looked up: one preserved for the newest
  * snapshot's epoch costs that lookup and nothing more. Otherwise the write
  * waits on a pending copy of the chunk, one per chunk however many writes
- * and snapshots want it. A copy covers the run of adjacent chunks the
+ * and snapshots want it, until the copy has read the chunk into memory;
+ * the store write then runs while the write goes on (image reads that
+ * raced with it wait for the copy to be published). A copy covers the run of adjacent chunks the
  * write touches that need one (up to 1 MiB), so a large write costs one
  * read and one store write, not one per chunk. A worker runs it: read the
- * run from the origin, allocate store chunks (adjacent where free), write
- * them, publish each chunk in the chunk map, then release the waiting
- * writes.
+ * run from the origin, release the waiting writes, allocate store chunks
+ * (adjacent where free), write them, publish each chunk in the chunk map.
  *
  * When a copy cannot be made (store full, store or origin I/O error), the
  * snapshots it would serve are marked invalid and the writes still go
@@ -49,6 +50,8 @@ struct cow_slot {
  * @work: runs the copy.
  * @waiters: struct cow_waiter of the writes waiting for it (cow_lock).
  * @epoch: the epoch the copies are tagged with.
+ * @staged: the run is read into memory and its writes went on to the
+ *	origin (cow_lock to set; then the job counts as a write in flight).
  * @nr: chunks in the run, in @slots, ascending and adjacent.
  * @nr_extra: pages in @extra.
  * @extra: the run's pages beyond the first chunk's (which come from a
@@ -61,6 +64,7 @@ struct cow_job {
 	struct work_struct work;
 	struct list_head waiters;
 	u32 epoch;
+	bool staged;
 	unsigned int nr;
 	unsigned int nr_extra;
 	struct page **extra;
@@ -243,8 +247,11 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 		spin_lock(&o->cow_lock);
 		job = pending_find(o, c);
 		if (job) {
-			/* Join it, once, and go on after its last chunk. */
-			if (job != joined) {
+			/*
+			 * Join it, once, unless its run is already in memory;
+			 * go on after its last chunk.
+			 */
+			if (!job->staged && job != joined) {
 				w->io = io;
 				atomic_inc(&io->pending);
 				list_add_tail(&w->node, &job->waiters);
@@ -397,6 +404,37 @@ static void buf_put(struct volsnap_origin *o, struct cow_buf *buf)
 	wake_up(&o->buf_wq);
 }
 
+static void release_waiters(struct list_head *waiters)
+{
+	struct cow_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, waiters, node) {
+		io_release(w->io);
+		kfree(w);
+	}
+}
+
+/*
+ * The run is in memory: let the writes waiting for it go on to the origin
+ * while the store write runs. Until its copies are published the job
+ * counts as a write in flight (the writes it releases hold that count
+ * now), so a snapshot instant never begins with a copy half done, and
+ * image reads that may have been overtaken wait for it (nr_staged).
+ */
+static void job_stage(struct cow_job *job)
+{
+	struct volsnap_origin *o = job->o;
+	LIST_HEAD(waiters);
+
+	this_cpu_inc(*o->inflight);
+	atomic_inc(&o->nr_staged);
+	spin_lock(&o->cow_lock);
+	job->staged = true;
+	list_splice_init(&job->waiters, &waiters);
+	spin_unlock(&o->cow_lock);
+	release_waiters(&waiters);
+}
+
 /* The @i-th page of @job's run: the reserved buffer's, then its own. */
 static struct page *job_page(struct cow_job *job, struct cow_buf *buf,
 			     unsigned int i)
@@ -430,9 +468,9 @@ static int job_io(struct cow_job *job, struct cow_buf *buf, unsigned int first,
 }
 
 /*
- * Copy @job's chunks to the store: one read of the run, one write per
- * run of adjacent store chunks. On success each slot holds its store
- * chunk; on failure none is kept.
+ * Copy @job's chunks to the store: one read of the run (then its writes
+ * go on), one write per run of adjacent store chunks. On success each
+ * slot holds its store chunk; on failure none is kept.
  */
 static int copy_run(struct cow_job *job)
 {
@@ -448,6 +486,8 @@ static int copy_run(struct cow_job *job)
 	sectors = min_t(sector_t, job->nr * cs, o->nr_sectors - start);
 	wait_event(o->buf_wq, (buf = buf_get(o)));
 	ret = job_io(job, buf, 0, o->bdev.bdev, start, sectors, REQ_OP_READ);
+	if (!ret)
+		job_stage(job);
 	for (i = 0; !ret && i < job->nr; i += n) {
 		ret = volsnap_store_alloc_run(o->store, job->nr - i,
 					      &slot[i].store_chunk);
@@ -473,7 +513,6 @@ static void copy_work(struct work_struct *work)
 {
 	struct cow_job *job = container_of(work, struct cow_job, work);
 	struct volsnap_origin *o = job->o;
-	struct cow_waiter *w, *tmp;
 	LIST_HEAD(waiters);
 	unsigned int i;
 	u32 before;
@@ -502,13 +541,61 @@ static void copy_work(struct work_struct *work)
 	list_splice_init(&job->waiters, &waiters);
 	spin_unlock(&o->cow_lock);
 
-	list_for_each_entry_safe(w, tmp, &waiters, node) {
-		io_release(w->io);
-		kfree(w);
+	/* Waiters are left only when the read failed: they go on now. */
+	release_waiters(&waiters);
+	atomic_sub(job->nr, &o->nr_pending);
+	if (job->staged) {
+		/* A read that sees no staged copy sees the map published. */
+		smp_mb__before_atomic();
+		atomic_dec(&o->nr_staged);
 	}
-	if (atomic_sub_return(job->nr, &o->nr_pending) < VOLSNAP_MAX_PENDING)
+	/* Queued writers and image reads waiting for a chunk. */
+	if (wq_has_sleeper(&o->pending_wq))
 		wake_up(&o->pending_wq);
+	if (job->staged)
+		volsnap_gate_exit(o);
 	job_free(job);
+}
+
+static bool chunk_staged(struct volsnap_origin *o, u64 chunk)
+{
+	struct cow_job *job;
+	bool staged;
+
+	spin_lock(&o->cow_lock);
+	job = pending_find(o, chunk);
+	staged = job && job->staged;
+	spin_unlock(&o->cow_lock);
+	return staged;
+}
+
+/**
+ * volsnap_cow_wait_staged() - wait for copies an origin read may have missed
+ * @o: the origin.
+ * @first: first chunk the read covered.
+ * @last: last chunk.
+ *
+ * An image read from the origin raced with a write if the write's copy was
+ * in memory, not yet published in the map, when the read completed. Wait
+ * until such copies of these chunks are published.
+ *
+ * Context: process context, may sleep; not on @o->wq (copies run there).
+ * Return: true if there was one: the read must be redone.
+ */
+bool volsnap_cow_wait_staged(struct volsnap_origin *o, u64 first, u64 last)
+{
+	bool found = false;
+	u64 c;
+
+	if (!atomic_read(&o->nr_staged))
+		return false;
+	for (c = first; c <= last; c++) {
+		if (!chunk_staged(o, c))
+			continue;
+		found = true;
+		wait_event(o->pending_wq, !chunk_staged(o, c));
+	}
+	return found;
 }
 
 /**
@@ -526,6 +613,7 @@ int volsnap_cow_init(struct volsnap_origin *o)
 	spin_lock_init(&o->cow_lock);
 	hash_init(o->pending);
 	atomic_set(&o->nr_pending, 0);
+	atomic_set(&o->nr_staged, 0);
 	init_waitqueue_head(&o->pending_wq);
 	spin_lock_init(&o->defer_lock);
 	bio_list_init(&o->deferred);

@@ -438,6 +438,8 @@ out:
 
 static void origin_free(struct volsnap_origin *o)
 {
+	if (o->read_wq)
+		destroy_workqueue(o->read_wq);
 	if (o->wq)
 		destroy_workqueue(o->wq);
 	volsnap_cow_exit(o);
@@ -480,6 +482,11 @@ static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
 	o->wq = alloc_workqueue("volsnap-%u:%u", WQ_MEM_RECLAIM | WQ_UNBOUND,
 				volsnap_max_copies, MAJOR(dev), MINOR(dev));
 	if (!o->wq)
+		goto fail;
+	o->read_wq = alloc_workqueue("volsnap-%u:%u-rd",
+				     WQ_MEM_RECLAIM | WQ_UNBOUND, 0, MAJOR(dev),
+				     MINOR(dev));
+	if (!o->read_wq)
 		goto fail;
 	return o;
 fail:

@@ -49,10 +49,13 @@ enum volsnap_freeze {
  * @clone_bs: write clones, with struct volsnap_io in front.
  * @read_bs: snapshot read pieces, with struct volsnap_read in front.
  * @copy_bs: bios that copy chunks to the store.
- * @wq: copy and read-retry workers (WQ_MEM_RECLAIM).
+ * @wq: copy workers (WQ_MEM_RECLAIM).
+ * @read_wq: workers that recheck and redo image reads overtaken by writes
+ *	(WQ_MEM_RECLAIM; they may wait for copies).
  * @cow_lock: protects @pending.
  * @pending: copies in progress, by origin chunk.
  * @nr_pending: their number, at most %VOLSNAP_MAX_PENDING.
+ * @nr_staged: copies whose writes went on before the copy was published.
  * @pending_wq: woken when a copy finishes.
  * @defer_lock: protects @deferred.
  * @deferred: writes submitted in atomic context, for @defer_work.
@@ -94,10 +97,12 @@ struct volsnap_origin {
 	struct bio_set read_bs;
 	struct bio_set copy_bs;
 	struct workqueue_struct *wq;
+	struct workqueue_struct *read_wq;
 
 	spinlock_t cow_lock;		/* @pending */
 	DECLARE_HASHTABLE(pending, 8);
 	atomic_t nr_pending;
+	atomic_t nr_staged;
 	wait_queue_head_t pending_wq;
 	spinlock_t defer_lock;		/* @deferred */
 	struct bio_list deferred;
@@ -173,5 +178,6 @@ void volsnap_gate_exit(struct volsnap_origin *o);
 int volsnap_cow_init(struct volsnap_origin *o);
 void volsnap_cow_exit(struct volsnap_origin *o);
 void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio);
+bool volsnap_cow_wait_staged(struct volsnap_origin *o, u64 first, u64 last);
 
 #endif /* VOLSNAP_ORIGIN_H */

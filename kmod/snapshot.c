@@ -39,7 +39,8 @@ static DEFINE_IDA(image_ida);
  * @offset: sectors from the start of @parent.
  * @sectors: length.
  * @from_origin: the piece reads the origin (then it may span chunks).
- * @work: re-reads the piece after a race with an origin write.
+ * @work: rechecks, and re-reads, the piece after a race with an origin
+ *	write.
  * @clone: the piece's bio; must be last (bioset front pad).
  */
 struct volsnap_read {
@@ -174,18 +175,46 @@ static void read_retry(struct work_struct *work)
 	read_done(s);
 }
 
-/* Did an origin write reach a chunk of this piece since the lookup? */
-static bool overtaken(struct volsnap_read *r)
+/* The chunks of @r's piece. */
+static void piece_chunks(struct volsnap_read *r, u64 *first, u64 *last)
 {
 	struct volsnap_origin *o = r->s->o;
 	sector_t start = r->parent->bi_iter.bi_sector + r->offset;
-	u64 c = volsnap_chunk_of(o, start);
-	u64 last = volsnap_chunk_of(o, start + r->sectors - 1);
 
+	*first = volsnap_chunk_of(o, start);
+	*last = volsnap_chunk_of(o, start + r->sectors - 1);
+}
+
+/*
+ * Was a chunk of this piece preserved for the snapshot since the lookup
+ * (so an origin write may have reached it)?
+ */
+static bool overtaken(struct volsnap_read *r)
+{
+	struct volsnap_origin *o = r->s->o;
+	u64 c, last;
+
+	piece_chunks(r, &c, &last);
 	for (; c <= last; c++)
 		if (volsnap_chunkmap_preserved(&o->map, c) >= r->s->epoch)
 			return true;
 	return false;
+}
+
+/*
+ * A piece read from the origin while copies were in memory: redo it if
+ * one of them was for its chunks, or if one was published since.
+ */
+static void read_recheck(struct work_struct *work)
+{
+	struct volsnap_read *r = container_of(work, struct volsnap_read, work);
+	u64 first, last;
+
+	piece_chunks(r, &first, &last);
+	if (volsnap_cow_wait_staged(r->s->o, first, last) || overtaken(r))
+		read_retry(work);
+	else
+		read_finish(r, BLK_STS_OK);
 }
 
 static void read_endio(struct bio *clone)
@@ -203,7 +232,12 @@ static void read_endio(struct bio *clone)
 		smp_mb();
 		if (overtaken(r)) {
 			INIT_WORK(&r->work, read_retry);
-			queue_work(s->o->wq, &r->work);
+			queue_work(s->o->read_wq, &r->work);
+			return;
+		}
+		if (atomic_read(&s->o->nr_staged)) {
+			INIT_WORK(&r->work, read_recheck);
+			queue_work(s->o->read_wq, &r->work);
 			return;
 		}
 	}
