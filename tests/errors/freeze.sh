@@ -66,9 +66,7 @@ write_done() {
 	return 1
 }
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 old_limit=$(cat "$PARAMS/hold_limit_ms")
 mkdir -p "$MNT"
 mkfs.ext4 -q -F "$ORIGIN" > /dev/null 2>&1

@@ -24,9 +24,7 @@ nobody() {
 	$VSDATA nobody "$@"
 }
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 tap_plan 10
 
 expect_errno "attach without CAP_SYS_ADMIN: EPERM" 1 EPERM \

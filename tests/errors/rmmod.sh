@@ -14,9 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 tap_plan 8
 
 snapctl attach "$ORIGIN" --store "$STORE" > /dev/null

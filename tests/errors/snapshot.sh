@@ -16,9 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 tap_plan 30
 
 expect_errno "create on an unattached origin: ENODEV" 1 ENODEV snapctl create "$ORIGIN"

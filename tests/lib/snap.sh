@@ -93,6 +93,14 @@ quiet_detach() {
 	return 0
 }
 
+# fresh_start - the module loaded, the origin detached, the store blank:
+# where every test that attaches begins.
+fresh_start() {
+	vs_load
+	quiet_detach "$ORIGIN"
+	wipe "$STORE"
+}
+
 # snap_field ORIGIN ID FIELD - a field of one snapshot from `snapctl -J list`.
 snap_field() {
 	snapctl -J list "$1" 2>/dev/null |

@@ -20,9 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 tap_plan 4
 
 fio --name=load --filename="$ORIGIN" --size=64m --rw=randwrite --bs=4k \

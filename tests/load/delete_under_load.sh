@@ -31,9 +31,7 @@ reader() {
 	while [ -e "$2" ]; do dd if="$1" of=/dev/null bs=1M 2>/dev/null; done
 }
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 tap_plan 17
 
 $VSDATA churn "$ORIGIN" 0 32M 25 1 > /tmp/churn.out 2>&1 &

@@ -23,9 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-vs_load
-quiet_detach "$ORIGIN"
-wipe "$STORE"
+fresh_start
 tap_plan 12
 
 $VSDATA churn "$ORIGIN" 0 32M 20 1 > /tmp/churn.out 2>&1 &
