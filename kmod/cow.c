@@ -10,11 +10,12 @@
  * waits on a pending copy of the chunk, one per chunk however many writes
  * and snapshots want it, until the copy has read the chunk into memory;
  * the store write then runs while the write goes on (image reads that
- * raced with it wait for the copy to be published). A copy covers the run of adjacent chunks the
- * write touches that need one (up to 1 MiB), so a large write costs one
- * read and one store write, not one per chunk. A worker runs it: read the
- * run from the origin, release the waiting writes, allocate store chunks
- * (adjacent where free), write them, publish each chunk in the chunk map.
+ * raced with it wait for the copy to be published). A copy covers the run
+ * of adjacent chunks the write touches that need one (up to 1 MiB), so a
+ * large write costs one read and one store write, not one per chunk. A
+ * worker runs it: read the run from the origin, release the waiting
+ * writes, allocate store chunks (adjacent where free), write them, publish
+ * each chunk in the chunk map.
  *
  * When a copy cannot be made (store full, store or origin I/O error), the
  * snapshots it would serve are marked invalid and the writes still go
