@@ -94,6 +94,16 @@ static bool origin_serves(struct volsnap_snapshot *s, sector_t sector)
 	return store_chunk == VOLSNAP_NO_CHUNK && preserved < s->epoch;
 }
 
+/* Does the snapshot read the chunk of @sector from store chunk @want? */
+static bool store_serves(struct volsnap_snapshot *s, sector_t sector, u64 want)
+{
+	u64 store_chunk;
+
+	volsnap_chunkmap_find(&s->o->map, volsnap_chunk_of(s->o, sector),
+			      s->epoch, &store_chunk);
+	return store_chunk == want;
+}
+
 /* Send [offset, offset + sectors) of @parent to @bdev at @sector. */
 static void submit_piece(struct volsnap_snapshot *s, struct bio *parent,
 			 unsigned int offset, unsigned int sectors,
@@ -118,9 +128,11 @@ static void submit_piece(struct volsnap_snapshot *s, struct bio *parent,
 }
 
 /*
- * Read [offset, offset + sectors) of @parent by the epoch rule: each chunk
- * with a copy from its store chunk, runs of chunks without one from the
- * origin in one piece. Takes one remaining count on @parent per piece.
+ * Read [offset, offset + sectors) of @parent by the epoch rule: chunks
+ * with copies from the store, runs of chunks whose copies follow each
+ * other there in one piece (copies of adjacent chunks made together are
+ * adjacent), runs of chunks without one from the origin in one piece.
+ * Takes one remaining count on @parent per piece.
  */
 static void read_range(struct volsnap_snapshot *s, struct bio *parent,
 		       unsigned int offset, unsigned int sectors)
@@ -128,7 +140,7 @@ static void read_range(struct volsnap_snapshot *s, struct bio *parent,
 	struct volsnap_origin *o = s->o;
 	sector_t start = parent->bi_iter.bi_sector;
 	unsigned int end = offset + sectors, len;
-	u64 store_chunk;
+	u64 store_chunk, next;
 	u32 preserved;
 
 	while (offset < end) {
@@ -137,6 +149,11 @@ static void read_range(struct volsnap_snapshot *s, struct bio *parent,
 						  volsnap_chunk_of(o, start + offset),
 						  s->epoch, &store_chunk);
 		if (store_chunk != VOLSNAP_NO_CHUNK) {
+			/* Copies stay put while the snapshot lives. */
+			for (next = store_chunk + 1; offset + len < end &&
+			     store_serves(s, start + offset + len, next); next++)
+				len += to_chunk_end(o, start + offset + len,
+						    end - offset - len);
 			bio_inc_remaining(parent);
 			submit_piece(s, parent, offset, len, o->store->dev.bdev,
 				     volsnap_store_sector(o->store, store_chunk) +
