@@ -177,33 +177,39 @@ static void job_free(struct cow_job *job)
 }
 
 /*
- * A job for up to @want chunks. Its pages beyond the first chunk are taken
- * only if they come at once: under memory pressure the job copies one
- * chunk, with a reserved buffer.
+ * A job for up to @want chunks. A job of several chunks, and its pages
+ * beyond the first chunk, are taken only if they come at once: under
+ * memory pressure the job copies one chunk, with a reserved buffer (and
+ * its small allocation does not fail).
  */
 static struct cow_job *job_alloc(struct volsnap_origin *o, unsigned int want)
 {
+	const gfp_t gfp = GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN;
 	unsigned int cp = chunk_pages(o), i;
 	struct cow_job *job;
 
-	job = kzalloc(struct_size(job, slots, want), GFP_NOIO | __GFP_NOFAIL);
-	job->nr = want;
 	if (want == 1)
-		return job;
-	job->extra = kcalloc((want - 1) * cp, sizeof(*job->extra),
-			     GFP_NOIO | __GFP_NORETRY | __GFP_NOWARN);
-	if (!job->extra)
 		goto one;
+	job = kzalloc(struct_size(job, slots, want), gfp);
+	if (!job)
+		goto one;
+	job->nr = want;
+	job->extra = kcalloc((want - 1) * cp, sizeof(*job->extra), gfp);
+	if (!job->extra)
+		goto trim;
 	job->nr_extra = (want - 1) * cp;
 	for (i = 0; i < job->nr_extra; i++) {
-		job->extra[i] = alloc_page(GFP_NOIO | __GFP_NORETRY |
-					   __GFP_NOWARN);
+		job->extra[i] = alloc_page(gfp);
 		if (!job->extra[i])
-			goto one;
+			goto trim;
 	}
 	return job;
-one:
+trim:
 	job_free_extra(job);
+	job->nr = 1;
+	return job;
+one:
+	job = kzalloc(struct_size(job, slots, 1), GFP_NOIO | __GFP_NOFAIL);
 	job->nr = 1;
 	return job;
 }
@@ -306,6 +312,31 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 		job_free(new);
 }
 
+/*
+ * Is every chunk of @bio that is not preserved for @epoch in memory, in a
+ * copy whose writes went on? Then @bio need not wait either (REQ_NOWAIT).
+ */
+static bool all_staged(struct volsnap_origin *o, struct bio *bio, u32 epoch)
+{
+	u64 c = volsnap_chunk_of(o, bio->bi_iter.bi_sector);
+	u64 last = volsnap_chunk_of(o, bio_end_sector(bio) - 1);
+	struct cow_job *job;
+	bool staged = true;
+
+	/* cow_lock is a process-context lock. */
+	if (!in_task() || irqs_disabled())
+		return false;
+	spin_lock(&o->cow_lock);
+	for (; staged && c <= last; c++) {
+		if (volsnap_chunkmap_preserved(&o->map, c) >= epoch)
+			continue;
+		job = pending_find(o, c);
+		staged = job && job->staged;
+	}
+	spin_unlock(&o->cow_lock);
+	return staged;
+}
+
 /* Writes submitted from atomic context, handled by a worker. */
 static void defer(struct volsnap_origin *o, struct bio *bio)
 {
@@ -372,10 +403,13 @@ void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio)
 	epoch = READ_ONCE(o->cow_epoch);
 	if (epoch && changes_data(o, clone) && !all_preserved(o, clone, epoch)) {
 		if (nowait) {
-			bio_put(clone);
-			goto would_block;
+			if (!all_staged(o, clone, epoch)) {
+				bio_put(clone);
+				goto would_block;
+			}
+		} else {
+			cow_wait(o, io, epoch);
 		}
-		cow_wait(o, io, epoch);
 	}
 	io_release(io);
 	return;
