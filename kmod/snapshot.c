@@ -4,14 +4,16 @@
  *
  * Each snapshot is a bio-based, read-only disk. A read is cut into pieces,
  * each sent as a clone of the read: a chunk with a store copy tagged >= the
- * snapshot's epoch reads the copy with the smallest such tag; a run of
+ * snapshot's epoch reads the copy with the smallest such tag, together
+ * with the following chunks whose copies follow it in the store; a run of
  * chunks without one reads the origin in one piece.
  *
  * A piece read from the origin can race with a write to the same chunk:
- * the write waits for its copy to be published, so if after the read
- * completes the chunk is still not preserved for the snapshot's epoch, the
- * write has not started and the data is the snapshot's. Otherwise the
- * piece is read again, from the new copy.
+ * the write goes on once its copy is in memory. So when the read
+ * completes, a chunk now preserved for the snapshot's epoch means the
+ * piece is read again, from the new copy; and while any copy is in memory
+ * but not yet published, a worker waits for those of the piece's chunks
+ * and reads again if there were any (volsnap_cow_wait_staged()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

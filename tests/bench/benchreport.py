@@ -136,6 +136,25 @@ def fmt(v, nd=None):
     return f"{v:.{nd}f}"
 
 
+def ratio_table(contenders, workloads, med_val, ratio):
+    """Markdown rows: raw as its median value, others as ratio (median)."""
+    rows = ["| contender | " + " | ".join(SHORT[w] for w in workloads) + " |",
+            "|---|" + "---:|" * len(workloads)]
+    for c in contenders:
+        if not any((c, w) in med_val for w in workloads):
+            continue
+        cells = []
+        for w in workloads:
+            if (c, w) not in med_val:
+                cells.append("")
+            elif c == "raw":
+                cells.append(f"{fmt(med_val[(c, w)])} {unit(w)}")
+            else:
+                cells.append(f"{fmt(ratio[(c, w)], 2)} ({fmt(med_val[(c, w)])})")
+        rows.append(f"| {c} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def write_outputs(recs, meta_host, outdir):
     meta = next((r for r in recs if r.get("kind") == "meta"), {})
     rows = samples(recs)
@@ -343,20 +362,7 @@ def write_outputs(recs, meta_host, outdir):
     L.append("")
     L.append("## Writes: ratio to the raw origin (median of the rounds)")
     L.append("")
-    L.append("| contender | " + " | ".join(SHORT[w] for w in WRITES) + " |")
-    L.append("|---|" + "---:|" * len(WRITES))
-    for c in ORDER:
-        if not any((c, w) in med_val for w in WRITES):
-            continue
-        cells = []
-        for w in WRITES:
-            if (c, w) not in med_val:
-                cells.append("")
-            elif c == "raw":
-                cells.append(f"{fmt(med_val[(c, w)])} {unit(w)}")
-            else:
-                cells.append(f"{fmt(ratio[(c, w)], 2)} ({fmt(med_val[(c, w)])})")
-        L.append(f"| {c} | " + " | ".join(cells) + " |")
+    L += ratio_table(ORDER, WRITES, med_val, ratio)
     L.append("")
     L.append("raw: median IOPS or MiB/s; others: ratio (median). 1st = first touch, right "
              "after the snapshot(s); re = rewrite of chunks already preserved. "
@@ -378,20 +384,7 @@ def write_outputs(recs, meta_host, outdir):
     L.append("")
     L.append("## Reads of a snapshot image: ratio to the same reads of the raw origin")
     L.append("")
-    L.append("| contender | " + " | ".join(SHORT[w] for w in READS) + " |")
-    L.append("|---|" + "---:|" * len(READS))
-    for c in FULL:
-        if not any((c, w) in med_val for w in READS):
-            continue
-        cells = []
-        for w in READS:
-            if (c, w) not in med_val:
-                cells.append("")
-            elif c == "raw":
-                cells.append(f"{fmt(med_val[(c, w)])} {unit(w)}")
-            else:
-                cells.append(f"{fmt(ratio[(c, w)], 2)} ({fmt(med_val[(c, w)])})")
-        L.append(f"| {c} | " + " | ".join(cells) + " |")
+    L += ratio_table(FULL, READS, med_val, ratio)
     L.append("")
     L.append("## Snapshot count: ratio to the same system's 1-snapshot figure")
     L.append("")
