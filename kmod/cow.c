@@ -302,6 +302,7 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 		list_add_tail(&w->node, &new->waiters);
 		joined = new;
 		spin_unlock(&o->cow_lock);
+		volsnap_debug_delay(&volsnap_debug_queue_delay_ms);
 		queue_work(o->wq, &new->work);
 		new = NULL;
 		w = NULL;
@@ -520,6 +521,7 @@ static int copy_run(struct cow_job *job)
 	/* Only the device's last chunk may be short. */
 	sectors = min_t(sector_t, job->nr * cs, o->nr_sectors - start);
 	wait_event(o->buf_wq, (buf = buf_get(o)));
+	volsnap_debug_delay(&volsnap_debug_copy_delay_ms);
 	ret = job_io(job, buf, 0, o->bdev.bdev, start, sectors, REQ_OP_READ);
 	if (!ret)
 		job_stage(job);

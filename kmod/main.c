@@ -27,6 +27,12 @@ unsigned int volsnap_hold_limit_ms = 10000;
 unsigned int volsnap_max_snapshots = 64;
 unsigned int volsnap_max_copies = 16;
 
+/* Fault points for the tests, all off (0) by default. */
+unsigned int volsnap_debug_copy_delay_ms;
+unsigned int volsnap_debug_drain_delay_ms;
+unsigned int volsnap_debug_queue_delay_ms;
+unsigned int volsnap_debug_read_delay_ms;
+
 static int set_bounded(const char *val, const struct kernel_param *kp,
 		       unsigned int min, unsigned int max)
 {
@@ -57,6 +63,16 @@ static int set_max_copies(const char *val, const struct kernel_param *kp)
 	return set_bounded(val, kp, 1, 256);
 }
 
+static int set_debug_delay(const char *val, const struct kernel_param *kp)
+{
+	return set_bounded(val, kp, 0, 10000);
+}
+
+static const struct kernel_param_ops debug_delay_ops = {
+	.set = set_debug_delay,
+	.get = param_get_uint,
+};
+
 static const struct kernel_param_ops hold_limit_ops = {
 	.set = set_hold_limit,
 	.get = param_get_uint,
@@ -81,6 +97,24 @@ MODULE_PARM_DESC(max_snapshots,
 module_param_cb(max_copies, &max_copies_ops, &volsnap_max_copies, 0444);
 MODULE_PARM_DESC(max_copies,
 		 "Most copies in flight per origin; each holds a chunk-sized buffer reserved at attach (1-256, default 16; set at load)");
+
+/* Fault points: each makes one race window wide enough for a test to hit. */
+module_param_cb(debug_copy_delay_ms, &debug_delay_ops,
+		&volsnap_debug_copy_delay_ms, 0644);
+MODULE_PARM_DESC(debug_copy_delay_ms,
+		 "Test only: each copy waits this long before reading the origin (0-10000 ms, default 0)");
+module_param_cb(debug_drain_delay_ms, &debug_delay_ops,
+		&volsnap_debug_drain_delay_ms, 0644);
+MODULE_PARM_DESC(debug_drain_delay_ms,
+		 "Test only: a snapshot instant waits this long inside its check for writes in flight (0-10000 ms, default 0)");
+module_param_cb(debug_queue_delay_ms, &debug_delay_ops,
+		&volsnap_debug_queue_delay_ms, 0644);
+MODULE_PARM_DESC(debug_queue_delay_ms,
+		 "Test only: a write waits this long between making a copy and queueing it (0-10000 ms, default 0)");
+module_param_cb(debug_read_delay_ms, &debug_delay_ops,
+		&volsnap_debug_read_delay_ms, 0644);
+MODULE_PARM_DESC(debug_read_delay_ms,
+		 "Test only: image reads of the origin wait this long before they are sent and between their two checks for overtaking writes (0-10000 ms, default 0)");
 
 static int __init volsnap_init(void)
 {

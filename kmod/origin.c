@@ -175,6 +175,17 @@ static int gate_close(struct volsnap_origin *o, unsigned long timeout)
 	/* Every write that saw the gate open has counted itself after this. */
 	synchronize_rcu_expedited();
 	smp_mb();	/* pairs with volsnap_gate_exit() */
+	if (READ_ONCE(volsnap_debug_drain_delay_ms)) {
+		long sum = 0;
+		int cpu;
+
+		for_each_possible_cpu(cpu) {
+			sum += *per_cpu_ptr(o->inflight, cpu);
+			volsnap_debug_delay(&volsnap_debug_drain_delay_ms);
+		}
+		if (!sum)
+			return 0;
+	}
 	if (!wait_event_timeout(o->drain_wq, !inflight_sum(o), timeout))
 		return -ETIMEDOUT;
 	return 0;

@@ -8,6 +8,7 @@
 #define VOLSNAP_ORIGIN_H
 
 #include <linux/bio.h>
+#include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/percpu.h>
@@ -147,6 +148,22 @@ extern struct mutex volsnap_ctl_mutex;
 extern unsigned int volsnap_hold_limit_ms;
 extern unsigned int volsnap_max_snapshots;
 extern unsigned int volsnap_max_copies;
+extern unsigned int volsnap_debug_copy_delay_ms;
+extern unsigned int volsnap_debug_drain_delay_ms;
+extern unsigned int volsnap_debug_queue_delay_ms;
+extern unsigned int volsnap_debug_read_delay_ms;
+
+/*
+ * A fault point: sleep for the milliseconds a debug_* module parameter
+ * says (0, the default, costs one load). Process context.
+ */
+static inline void volsnap_debug_delay(const unsigned int *ms)
+{
+	unsigned int v = READ_ONCE(*ms);
+
+	if (unlikely(v))
+		msleep(v);
+}
 
 static inline u64 volsnap_chunk_of(const struct volsnap_origin *o, sector_t s)
 {

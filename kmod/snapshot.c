@@ -126,6 +126,8 @@ static void submit_piece(struct volsnap_snapshot *s, struct bio *parent,
 	clone->bi_iter.bi_sector = sector;
 	clone->bi_opf &= ~REQ_POLLED;
 	clone->bi_end_io = read_endio;
+	if (from_origin)
+		volsnap_debug_delay(&volsnap_debug_read_delay_ms);
 	volsnap_hook_submit(clone);
 }
 
@@ -236,6 +238,22 @@ static void read_recheck(struct work_struct *work)
 		read_finish(r, BLK_STS_OK);
 }
 
+/* read_endio()'s checks, in a worker that can sleep between them. */
+static void read_check_slow(struct work_struct *work)
+{
+	struct volsnap_read *r = container_of(work, struct volsnap_read, work);
+
+	if (overtaken(r)) {
+		read_retry(work);
+		return;
+	}
+	volsnap_debug_delay(&volsnap_debug_read_delay_ms);
+	if (atomic_read(&r->s->o->nr_staged))
+		read_recheck(work);
+	else
+		read_finish(r, BLK_STS_OK);
+}
+
 static void read_endio(struct bio *clone)
 {
 	struct volsnap_read *r = container_of(clone, struct volsnap_read, clone);
@@ -244,6 +262,12 @@ static void read_endio(struct bio *clone)
 	/* An invalid snapshot's copies may have been freed and reused. */
 	if (READ_ONCE(s->error)) {
 		read_finish(r, BLK_STS_IOERR);
+		return;
+	}
+	if (r->from_origin && !clone->bi_status &&
+	    READ_ONCE(volsnap_debug_read_delay_ms)) {
+		INIT_WORK(&r->work, read_check_slow);
+		queue_work(s->o->read_wq, &r->work);
 		return;
 	}
 	if (r->from_origin && !clone->bi_status) {
