@@ -153,6 +153,19 @@ static struct cow_job *pending_find(struct volsnap_origin *o, u64 chunk)
 
 static void copy_work(struct work_struct *work);
 
+/* Is a copy of @chunk for an epoch older than @epoch in progress? */
+static bool older_copy(struct volsnap_origin *o, u64 chunk, u32 epoch)
+{
+	struct cow_job *job;
+	bool older;
+
+	spin_lock(&o->cow_lock);
+	job = pending_find(o, chunk);
+	older = job && job->epoch < epoch;
+	spin_unlock(&o->cow_lock);
+	return older;
+}
+
 static unsigned int chunk_pages(const struct volsnap_origin *o)
 {
 	return (SECTOR_SIZE << o->chunk_shift) >> PAGE_SHIFT;
@@ -253,6 +266,17 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 			w = kmalloc(sizeof(*w), GFP_NOIO | __GFP_NOFAIL);
 		spin_lock(&o->cow_lock);
 		job = pending_find(o, c);
+		if (job && job->epoch < epoch) {
+			/*
+			 * A copy for an older snapshot does not preserve the
+			 * chunk for ours: wait until it is published, then
+			 * look again. (A snapshot instant waits for such
+			 * copies, so this is a safety net, not a path.)
+			 */
+			spin_unlock(&o->cow_lock);
+			wait_event(o->pending_wq, !older_copy(o, c, epoch));
+			continue;
+		}
 		if (job) {
 			/*
 			 * Join it, once, unless its run is already in memory;
@@ -332,7 +356,7 @@ static bool all_staged(struct volsnap_origin *o, struct bio *bio, u32 epoch)
 		if (volsnap_chunkmap_preserved(&o->map, c) >= epoch)
 			continue;
 		job = pending_find(o, c);
-		staged = job && job->staged;
+		staged = job && job->staged && job->epoch >= epoch;
 	}
 	spin_unlock(&o->cow_lock);
 	return staged;
@@ -367,8 +391,8 @@ static void defer_work(struct work_struct *work)
 /**
  * volsnap_cow_write() - send a write to the origin, copying first if needed
  * @o: the origin.
- * @bio: the write; the caller counted it in @o->inflight, and the count
- *	passes to the write.
+ * @bio: the write; the caller took a reference on @o->inflight for it,
+ *	which passes to the write.
  *
  * Context: the submitter's; may sleep to allocate unless REQ_NOWAIT, in
  * which case a write that needs a copy fails with BLK_STS_AGAIN. Writes
@@ -462,8 +486,11 @@ static void job_stage(struct cow_job *job)
 	struct volsnap_origin *o = job->o;
 	LIST_HEAD(waiters);
 
-	this_cpu_inc(*o->inflight);
+	/* Taken while a waiting write still holds its own: never from zero. */
+	percpu_ref_get(&o->inflight);
 	atomic_inc(&o->nr_staged);
+	/* Counted before any write it releases can reach the origin. */
+	smp_mb__after_atomic();
 	spin_lock(&o->cow_lock);
 	job->staged = true;
 	list_splice_init(&job->waiters, &waiters);
@@ -561,6 +588,16 @@ static void copy_work(struct work_struct *work)
 		u64 c = slot->chunk;
 
 		before = volsnap_chunkmap_preserved(&o->map, c);
+		/*
+		 * No valid snapshot reads this copy (the ones it was made for
+		 * were deleted or invalidated since): record nothing. A delete
+		 * that comes later waits for this work before it prunes.
+		 */
+		if (!volsnap_snapshot_needed(o, before, job->epoch)) {
+			if (!ret)
+				volsnap_store_free(o->store, slot->store_chunk);
+			continue;
+		}
 		if (!ret && !volsnap_chunkmap_add(&o->map, c, job->epoch,
 						  slot->store_chunk))
 			continue;
@@ -582,7 +619,11 @@ static void copy_work(struct work_struct *work)
 	release_waiters(&waiters);
 	atomic_sub(job->nr, &o->nr_pending);
 	if (job->staged) {
-		/* A read that sees no staged copy sees the map published. */
+		/*
+		 * Published in the map, then uncounted; image reads load in
+		 * the other order (read_endio()), so one that sees no staged
+		 * copy sees the map published.
+		 */
 		smp_mb__before_atomic();
 		atomic_dec(&o->nr_staged);
 	}

@@ -189,22 +189,35 @@ static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *in
 	info->store_major = MAJOR(store);
 	info->store_minor = MINOR(store);
 	info->chunk_size = SECTOR_SIZE << o->chunk_shift;
-	if (o->freeze == VOLSNAP_FROZEN)
+	/* The watchdog may change it under us: one read. */
+	switch (READ_ONCE(o->freeze)) {
+	case VOLSNAP_FROZEN:
 		info->state |= VOLSNAP_ORIGIN_FROZEN;
-	if (o->freeze == VOLSNAP_TIMED_OUT)
+		break;
+	case VOLSNAP_TIMED_OUT:
 		info->state |= VOLSNAP_ORIGIN_TIMED_OUT;
+		break;
+	default:
+		break;
+	}
 	info->origin_sectors = o->nr_sectors;
 	info->store_chunks = o->store->nr_chunks;
 	info->store_used = volsnap_store_used(o->store);
 	info->nr_snapshots = o->nr_snapshots;
 }
 
+/*
+ * Both listings are gathered under volsnap_ctl_mutex into a kernel buffer
+ * and copied to user space after it is dropped: a user buffer may fault
+ * on a page of a frozen filesystem, and nothing may wait for that while
+ * holding a lock another control operation needs.
+ */
 static long ctl_list(struct volsnap_list __user *uarg)
 {
-	struct volsnap_origin_info info;
+	struct volsnap_origin_info *infos = NULL;
 	struct volsnap_origin *o;
 	struct volsnap_list l;
-	u32 n = 0;
+	u32 n = 0, want;
 	long ret = 0;
 
 	if (copy_from_user(&l, uarg, sizeof(l)))
@@ -213,17 +226,26 @@ static long ctl_list(struct volsnap_list __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&volsnap_ctl_mutex);
-	for (o = NULL; (o = volsnap_origin_next(o)); n++) {
-		if (n >= l.count)
-			continue;
-		origin_info(o, &info);
-		if (copy_to_user(u64_to_user_ptr(l.origins) + n * sizeof(info),
-				 &info, sizeof(info))) {
-			ret = -EFAULT;
-			break;
+	for (o = NULL; (o = volsnap_origin_next(o)); )
+		n++;
+	want = min(n, l.count);
+	if (want) {
+		infos = kvcalloc(want, sizeof(*infos), GFP_KERNEL);
+		if (!infos) {
+			mutex_unlock(&volsnap_ctl_mutex);
+			return -ENOMEM;
 		}
 	}
+	n = 0;
+	for (o = NULL; (o = volsnap_origin_next(o)); n++)
+		if (n < want)
+			origin_info(o, &infos[n]);
 	mutex_unlock(&volsnap_ctl_mutex);
+
+	if (want && copy_to_user(u64_to_user_ptr(l.origins), infos,
+				 array_size(want, sizeof(*infos))))
+		ret = -EFAULT;
+	kvfree(infos);
 	if (!ret && put_user(n, &uarg->count))
 		ret = -EFAULT;
 	return ret;
@@ -231,12 +253,12 @@ static long ctl_list(struct volsnap_list __user *uarg)
 
 static long ctl_status(struct volsnap_status __user *uarg)
 {
-	struct volsnap_snapshot_info info;
+	struct volsnap_snapshot_info *infos = NULL;
 	struct volsnap_snapshot *s;
 	struct volsnap_origin *o;
 	struct volsnap_status st;
+	u32 n = 0, want;
 	long ret = 0;
-	u32 n = 0;
 
 	if (copy_from_user(&st, uarg, sizeof(st)))
 		return -EFAULT;
@@ -247,28 +269,34 @@ static long ctl_status(struct volsnap_status __user *uarg)
 	mutex_lock(&volsnap_ctl_mutex);
 	o = find_origin(st.major, st.minor);
 	if (!o) {
-		ret = -ENODEV;
-		goto out;
+		mutex_unlock(&volsnap_ctl_mutex);
+		return -ENODEV;
+	}
+	/* At most max_snapshots (1024) entries. */
+	want = min(o->nr_snapshots, st.count);
+	if (want) {
+		infos = kvcalloc(want, sizeof(*infos), GFP_KERNEL);
+		if (!infos) {
+			mutex_unlock(&volsnap_ctl_mutex);
+			return -ENOMEM;
+		}
 	}
 	origin_info(o, &st.origin);
 	/* The list only changes under the mutex we hold. */
 	list_for_each_entry(s, &o->snapshots, node) {
-		if (n < st.count) {
-			memset(&info, 0, sizeof(info));
-			volsnap_snapshot_info(s, &info);
-			if (copy_to_user(u64_to_user_ptr(st.snapshots) + n * sizeof(info),
-					 &info, sizeof(info))) {
-				ret = -EFAULT;
-				goto out;
-			}
-		}
+		if (n < want)
+			volsnap_snapshot_info(s, &infos[n]);
 		n++;
 	}
-	st.count = n;
-	if (copy_to_user(uarg, &st, sizeof(st)))
-		ret = -EFAULT;
-out:
 	mutex_unlock(&volsnap_ctl_mutex);
+
+	st.count = n;
+	if (want && copy_to_user(u64_to_user_ptr(st.snapshots), infos,
+				 array_size(want, sizeof(*infos))))
+		ret = -EFAULT;
+	kvfree(infos);
+	if (!ret && copy_to_user(uarg, &st, sizeof(st)))
+		ret = -EFAULT;
 	return ret;
 }
 

@@ -3,19 +3,30 @@
  * Origins: attach, detach, the gate, freeze and the snapshot instant.
  *
  * Every write to an attached origin passes the gate: under RCU it checks
- * that the gate is open and counts itself in o->inflight (per CPU) until
- * it completes. Closing the gate sets o->closed, then an expedited RCU
- * grace period guarantees that every write that saw the gate open is
- * counted; new writes wait in o->held. Once the count drains to zero, no
- * write is in flight, and the epoch can be switched: a write either
- * completed before the instant or is checked against the new epoch.
- * Opening the gate resubmits the held writes. The primitive works on one
- * origin; a snapshot set closes the gates of all its members first.
+ * that the gate is open and takes a reference on o->inflight until it
+ * completes; a copy whose writes went on before it was published holds
+ * one too (cow.c). Closing the gate sets o->closed, then an expedited RCU
+ * grace period guarantees that every write that saw the gate open holds
+ * its reference; new writes wait in o->held. The gate then kills the
+ * reference count, which turns it into one atomic counter, and waits for
+ * it to reach zero: no write and no unpublished copy is in flight, and the
+ * epoch can be switched: a write either completed before the instant or
+ * is checked against the new epoch. (A sum of per-CPU counters read while
+ * a copy counts itself on one CPU and its write uncounts on another can
+ * read zero with the copy in flight: percpu_ref's switch to atomic mode
+ * is what makes the zero exact.) Opening the gate revives the count and
+ * resubmits the held writes. The primitive works on one origin; a
+ * snapshot set closes the gates of all its members first.
  *
  * Locking: volsnap_ctl_mutex serialises every control operation and
- * protects the list of origins and their control state. The I/O path
- * takes no mutex: origins are found in an RCU hash, snapshots are read
- * under o->snap_lock, the gate under o->gate_lock.
+ * protects the origins' control state; changes to the list of origins
+ * also take origins_lock. The watchdog and the thaw when the freezing
+ * control file is closed must never wait behind another operation (a
+ * STATUS faulting on a page of the frozen filesystem would wait for them
+ * forever): they take only origins_lock (to walk the list) and the
+ * origin's freeze_lock, which nothing holds across user copies, syncs or
+ * walks. The I/O path takes no mutex: origins are found in an RCU hash,
+ * snapshots are read under o->snap_lock, the gate under o->gate_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -35,6 +46,8 @@
 
 /* Serialises control operations; protects origins and their control state. */
 DEFINE_MUTEX(volsnap_ctl_mutex);
+/* Protects changes to the list of origins (readers hold either mutex). */
+static DEFINE_MUTEX(origins_lock);
 static LIST_HEAD(origins);
 static DEFINE_HASHTABLE(origin_hash, 6);
 static struct delayed_work poll_work;
@@ -127,8 +140,8 @@ bool volsnap_origin_filter(struct bio *bio)
 		}
 		spin_unlock_irqrestore(&o->gate_lock, flags);
 	}
-	/* Inside RCU: a closing gate waits for this count to be visible. */
-	this_cpu_inc(*o->inflight);
+	/* Inside RCU: a closing gate waits for this reference to be taken. */
+	percpu_ref_get(&o->inflight);
 	rcu_read_unlock();
 	/* The count keeps o alive from here. */
 	volsnap_cow_write(o, bio);
@@ -143,24 +156,19 @@ bool volsnap_origin_filter(struct bio *bio)
  */
 void volsnap_gate_exit(struct volsnap_origin *o)
 {
-	/* Under RCU: detach frees o only after a grace period. */
-	rcu_read_lock();
-	this_cpu_dec(*o->inflight);
-	/* Pairs with gate_close(): it sees our count or we see it closed. */
-	smp_mb();
-	if (READ_ONCE(o->closed))
-		wake_up(&o->drain_wq);
-	rcu_read_unlock();
+	/*
+	 * The last put calls inflight_release() inside percpu_ref's RCU
+	 * read section: detach frees o only after a grace period.
+	 */
+	percpu_ref_put(&o->inflight);
 }
 
-static long inflight_sum(struct volsnap_origin *o)
+static void inflight_release(struct percpu_ref *ref)
 {
-	long sum = 0;
-	int cpu;
+	struct volsnap_origin *o = container_of(ref, struct volsnap_origin,
+						inflight);
 
-	for_each_possible_cpu(cpu)
-		sum += *per_cpu_ptr(o->inflight, cpu);
-	return sum;
+	wake_up(&o->drain_wq);
 }
 
 /*
@@ -172,30 +180,15 @@ static int gate_close(struct volsnap_origin *o, unsigned long timeout)
 	spin_lock_irq(&o->gate_lock);
 	WRITE_ONCE(o->closed, true);
 	spin_unlock_irq(&o->gate_lock);
-	/* Every write that saw the gate open has counted itself after this. */
+	/* Every write that saw the gate open holds its reference after this. */
 	synchronize_rcu_expedited();
-	smp_mb();	/* pairs with volsnap_gate_exit() */
-	if (READ_ONCE(volsnap_debug_drain_delay_ms)) {
-		long sum = 0;
-		int cpu;
-
-		for_each_possible_cpu(cpu) {
-			sum += *per_cpu_ptr(o->inflight, cpu);
-			volsnap_debug_delay(&volsnap_debug_drain_delay_ms);
-		}
-		if (!sum)
-			return 0;
-	}
-	if (!wait_event_timeout(o->drain_wq, !inflight_sum(o), timeout))
+	/* Drops the initial reference: zero means nothing is in flight. */
+	percpu_ref_kill(&o->inflight);
+	volsnap_debug_delay(&volsnap_debug_drain_delay_ms);
+	if (!wait_event_timeout(o->drain_wq, percpu_ref_is_zero(&o->inflight),
+				timeout))
 		return -ETIMEDOUT;
 	return 0;
-}
-
-/* Close the gate for good and wait for every write (detach). */
-static void gate_close_wait(struct volsnap_origin *o)
-{
-	while (gate_close(o, MAX_SCHEDULE_TIMEOUT))
-		;
 }
 
 /* Open the gate and resubmit the writes held meanwhile. */
@@ -204,6 +197,7 @@ static void gate_open(struct volsnap_origin *o)
 	struct bio_list held;
 	struct bio *bio;
 
+	percpu_ref_resurrect(&o->inflight);
 	spin_lock_irq(&o->gate_lock);
 	WRITE_ONCE(o->closed, false);
 	held = o->held;
@@ -212,7 +206,7 @@ static void gate_open(struct volsnap_origin *o)
 
 	/* In arrival order; the gate cannot close again meanwhile (mutex). */
 	while ((bio = bio_list_pop(&held))) {
-		this_cpu_inc(*o->inflight);
+		percpu_ref_get(&o->inflight);
 		volsnap_cow_write(o, bio);
 	}
 }
@@ -279,24 +273,33 @@ static void thaw(struct volsnap_origin *o)
 	volsnap_thaw_bdev(o->bdev.bdev);
 }
 
+/* End an explicit freeze, leaving @state; o->freeze_lock held. */
+static void end_freeze(struct volsnap_origin *o, enum volsnap_freeze state)
+{
+	lockdep_assert_held(&o->freeze_lock);
+	thaw(o);
+	o->freeze = state;
+	o->freezer = NULL;
+}
+
 static void watchdog_fn(struct work_struct *work)
 {
 	struct volsnap_origin *o = container_of(to_delayed_work(work),
 						struct volsnap_origin, watchdog);
 
-	mutex_lock(&volsnap_ctl_mutex);
+	mutex_lock(&o->freeze_lock);
 	/* A watchdog of an earlier freeze may run late: check the deadline. */
-	if (!o->dead && o->freeze == VOLSNAP_FROZEN &&
-	    time_before(jiffies, o->freeze_deadline)) {
-		schedule_delayed_work(&o->watchdog, o->freeze_deadline - jiffies);
-	} else if (!o->dead && o->freeze == VOLSNAP_FROZEN) {
-		thaw(o);
-		o->freeze = VOLSNAP_TIMED_OUT;
-		o->freezer = NULL;
-		pr_warn("%pg: frozen longer than %u ms: thawed, snapshot failed\n",
-			o->bdev.bdev, volsnap_hold_limit_ms);
+	if (!o->dead && o->freeze == VOLSNAP_FROZEN) {
+		if (time_before(jiffies, o->freeze_deadline)) {
+			schedule_delayed_work(&o->watchdog,
+					      o->freeze_deadline - jiffies);
+		} else {
+			end_freeze(o, VOLSNAP_TIMED_OUT);
+			pr_warn("%pg: frozen longer than %u ms: thawed, snapshot failed\n",
+				o->bdev.bdev, volsnap_hold_limit_ms);
+		}
 	}
-	mutex_unlock(&volsnap_ctl_mutex);
+	mutex_unlock(&o->freeze_lock);
 }
 
 /**
@@ -313,16 +316,20 @@ int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner)
 	int ret;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
-	if (o->freeze == VOLSNAP_FROZEN)
+	/* Only the control path freezes: the state cannot become FROZEN. */
+	if (READ_ONCE(o->freeze) == VOLSNAP_FROZEN)
 		return -EBUSY;
+	/* Without freeze_lock: the filesystem's sync may take long. */
 	ret = freeze(o);
 	if (ret)
 		return ret;
+	mutex_lock(&o->freeze_lock);
 	o->freeze = VOLSNAP_FROZEN;
 	o->freezer = owner;
 	mod_delayed_work(system_wq, &o->watchdog,
 			 time_before(jiffies, o->freeze_deadline) ?
 			 o->freeze_deadline - jiffies : 0);
+	mutex_unlock(&o->freeze_lock);
 	return 0;
 }
 
@@ -330,44 +337,52 @@ int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner)
  * volsnap_origin_thaw() - end an explicit freeze
  * @o: the origin.
  *
- * Context: volsnap_ctl_mutex held.
+ * Context: process context; takes o->freeze_lock.
  * Return: 0, -EINVAL not frozen, -ETIMEDOUT the watchdog thawed it first.
  */
 int volsnap_origin_thaw(struct volsnap_origin *o)
 {
-	lockdep_assert_held(&volsnap_ctl_mutex);
+	int ret = 0;
+
+	mutex_lock(&o->freeze_lock);
 	switch (o->freeze) {
 	case VOLSNAP_FROZEN:
-		thaw(o);
-		o->freeze = VOLSNAP_THAWED;
-		o->freezer = NULL;
+		end_freeze(o, VOLSNAP_THAWED);
 		cancel_delayed_work(&o->watchdog);
-		return 0;
+		break;
 	case VOLSNAP_TIMED_OUT:
 		o->freeze = VOLSNAP_THAWED;
-		return -ETIMEDOUT;
+		ret = -ETIMEDOUT;
+		break;
 	default:
-		return -EINVAL;
+		ret = -EINVAL;
 	}
+	mutex_unlock(&o->freeze_lock);
+	return ret;
 }
 
 /**
  * volsnap_origin_release_owner() - thaw what a closing control file froze
  * @owner: the control file.
+ *
+ * Context: process context; waits for no other control operation.
  */
 void volsnap_origin_release_owner(const void *owner)
 {
 	struct volsnap_origin *o;
 
-	mutex_lock(&volsnap_ctl_mutex);
+	mutex_lock(&origins_lock);
 	list_for_each_entry(o, &origins, node) {
+		mutex_lock(&o->freeze_lock);
 		if (o->freeze == VOLSNAP_FROZEN && o->freezer == owner) {
 			pr_info("%pg: control file closed while frozen: thawed\n",
 				o->bdev.bdev);
-			volsnap_origin_thaw(o);
+			end_freeze(o, VOLSNAP_THAWED);
+			cancel_delayed_work(&o->watchdog);
 		}
+		mutex_unlock(&o->freeze_lock);
 	}
-	mutex_unlock(&volsnap_ctl_mutex);
+	mutex_unlock(&origins_lock);
 }
 
 /**
@@ -389,13 +404,10 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 	int ret;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
-	if (frozen && o->freeze == VOLSNAP_TIMED_OUT) {
-		o->freeze = VOLSNAP_THAWED;
-		return -ETIMEDOUT;
-	}
-	if (frozen && o->freeze != VOLSNAP_FROZEN)
+	/* Only the control path freezes: THAWED cannot become FROZEN here. */
+	if (frozen && READ_ONCE(o->freeze) == VOLSNAP_THAWED)
 		return -EINVAL;
-	if (!frozen && o->freeze == VOLSNAP_FROZEN)
+	if (!frozen && READ_ONCE(o->freeze) == VOLSNAP_FROZEN)
 		return -EBUSY;
 	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
 		return -EMLINK;
@@ -409,12 +421,24 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 		goto out;
 	}
 
-	if (!frozen) {
-		ret = freeze(o);
-		if (ret) {
-			volsnap_snapshot_discard(s);
-			goto out;
+	if (frozen) {
+		/* The watchdog may have thawed meanwhile; it waits for us now. */
+		mutex_lock(&o->freeze_lock);
+		ret = 0;
+		if (o->freeze == VOLSNAP_TIMED_OUT) {
+			o->freeze = VOLSNAP_THAWED;
+			ret = -ETIMEDOUT;
+		} else if (o->freeze != VOLSNAP_FROZEN) {
+			ret = -EINVAL;	/* its control file was closed */
 		}
+	} else {
+		ret = freeze(o);
+	}
+	if (ret) {
+		if (frozen)
+			mutex_unlock(&o->freeze_lock);
+		volsnap_snapshot_discard(s);
+		goto out;
 	}
 
 	/* The instant: no write is in flight, new ones are held. */
@@ -426,7 +450,9 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 	WRITE_ONCE(o->cow_epoch, s->epoch);
 	spin_unlock(&o->snap_lock);
 
-	if (!frozen)
+	if (frozen)
+		mutex_unlock(&o->freeze_lock);
+	else
 		thaw(o);
 	arg->hold_ns = ktime_get_ns() - o->freeze_start;
 
@@ -457,7 +483,7 @@ static void origin_free(struct volsnap_origin *o)
 	bioset_exit(&o->copy_bs);
 	bioset_exit(&o->read_bs);
 	bioset_exit(&o->clone_bs);
-	free_percpu(o->inflight);
+	percpu_ref_exit(&o->inflight);
 	volsnap_chunkmap_destroy(&o->map);
 	kfree(o);
 }
@@ -476,12 +502,13 @@ static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
 	bio_list_init(&o->held);
 	spin_lock_init(&o->snap_lock);
 	INIT_LIST_HEAD(&o->snapshots);
+	mutex_init(&o->freeze_lock);
 	INIT_DELAYED_WORK(&o->watchdog, watchdog_fn);
 	volsnap_chunkmap_init(&o->map);
 	if (volsnap_cow_init(o))
 		goto fail;
-	o->inflight = alloc_percpu(long);
-	if (!o->inflight)
+	if (percpu_ref_init(&o->inflight, inflight_release,
+			    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL))
 		goto fail;
 	if (bioset_init(&o->clone_bs, BIO_POOL_SIZE,
 			offsetof(struct volsnap_io, clone), 0) ||
@@ -566,7 +593,9 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 
 	/* Pins the module while attached: rmmod is refused. */
 	__module_get(THIS_MODULE);
+	mutex_lock(&origins_lock);
 	list_add_tail(&o->node, &origins);
+	mutex_unlock(&origins_lock);
 	hash_add_rcu(origin_hash, &o->hnode, dev);
 	schedule_delayed_work(&poll_work, POLL_INTERVAL);
 	pr_info("%pg: attached, store %pg, chunk %u KiB\n", bdev,
@@ -597,21 +626,26 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (o->nr_snapshots && !force)
 		return -EBUSY;
+	mutex_lock(&o->freeze_lock);
 	if (o->freeze == VOLSNAP_FROZEN)
-		volsnap_origin_thaw(o);
+		end_freeze(o, VOLSNAP_THAWED);
+	o->dead = true;		/* the watchdog leaves it alone */
+	mutex_unlock(&o->freeze_lock);
 	list_for_each_entry_safe(s, tmp, &o->snapshots, node)
 		volsnap_snapshot_delete(s, true);
 
 	/* Unpublish: new bios pass by; then wait for those in the filter. */
-	o->dead = true;
 	hash_del_rcu(&o->hnode);
+	mutex_lock(&origins_lock);
 	list_del(&o->node);
+	mutex_unlock(&origins_lock);
 	mutex_unlock(&volsnap_ctl_mutex);
 
 	/* The filter only uses o under RCU or while a write is counted. */
 	synchronize_rcu();
 	cancel_delayed_work_sync(&o->watchdog);
-	gate_close_wait(o);
+	/* For good: no timeout, and the count is never revived. */
+	gate_close(o, MAX_SCHEDULE_TIMEOUT);
 	/* A write's completion touches o under RCU after its count drops. */
 	synchronize_rcu();
 	flush_workqueue(o->wq);

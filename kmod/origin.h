@@ -11,7 +11,8 @@
 #include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
-#include <linux/percpu.h>
+#include <linux/mutex.h>
+#include <linux/percpu-refcount.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -22,7 +23,7 @@
 #include "compat.h"
 #include "store.h"
 
-/* Control-path freeze state of an origin (volsnap_ctl_mutex). */
+/* Freeze state of an origin (its freeze_lock). */
 enum volsnap_freeze {
 	VOLSNAP_THAWED,
 	VOLSNAP_FROZEN,		/* filesystem frozen, writes held */
@@ -38,10 +39,11 @@ enum volsnap_freeze {
  * @store: the shadow store.
  * @chunk_shift: log2 of the chunk size in sectors.
  * @nr_sectors: size of the origin.
- * @inflight: per-CPU count of writes between the gate and their
- *	completion (a write may leave on another CPU than it entered: only
- *	the sum means anything).
- * @drain_wq: woken by completing writes while the gate is closed.
+ * @inflight: counts writes between the gate and their completion, and
+ *	copies whose writes went on before the copy was published. Per-CPU
+ *	while the gate is open; killed (atomic) by a closing gate, which
+ *	waits for it to reach zero.
+ * @drain_wq: woken when @inflight reaches zero.
  * @gate_lock: protects @closed (writers) and @held.
  * @closed: the gate is closed: new writes wait in @held. Read under RCU.
  * @held: writes that arrived while the gate was closed.
@@ -70,12 +72,17 @@ enum volsnap_freeze {
  * @snapshots: live snapshots, ascending epoch.
  * @nr_snapshots: their number.
  * @last_epoch: the newest epoch handed out (volsnap_ctl_mutex).
- * @freeze: freeze state (volsnap_ctl_mutex).
- * @freezer: the control file that froze the origin (volsnap_ctl_mutex).
+ * @freeze_lock: protects @freeze, @freezer and @dead, and is held across
+ *	a thaw and a switch inside an explicit freeze. Held only for such
+ *	short steps: the watchdog and the fd-close thaw take it and never
+ *	volsnap_ctl_mutex, so no other control operation delays them.
+ * @freeze: freeze state; only the control path (volsnap_ctl_mutex) makes
+ *	it %VOLSNAP_FROZEN, the watchdog and fd-close thaw end it.
+ * @freezer: the control file that froze the origin.
  * @freeze_start: when the freeze began, ktime ns.
  * @freeze_deadline: when the hold limit of the freeze expires, jiffies.
  * @watchdog: thaws a freeze that outlives the hold limit.
- * @dead: unpublished, being torn down (volsnap_ctl_mutex).
+ * @dead: unpublished, being torn down.
  */
 struct volsnap_origin {
 	struct hlist_node hnode;
@@ -86,7 +93,7 @@ struct volsnap_origin {
 	unsigned int chunk_shift;
 	sector_t nr_sectors;
 
-	long __percpu *inflight;
+	struct percpu_ref inflight;
 	wait_queue_head_t drain_wq;
 	spinlock_t gate_lock;		/* @closed, @held */
 	bool closed;
@@ -119,6 +126,7 @@ struct volsnap_origin {
 	unsigned int nr_snapshots;
 	u32 last_epoch;
 
+	struct mutex freeze_lock;	/* @freeze, @freezer, @dead */
 	enum volsnap_freeze freeze;
 	const void *freezer;
 	u64 freeze_start;
@@ -129,7 +137,7 @@ struct volsnap_origin {
 
 /**
  * struct volsnap_io - a write to an origin, between the gate and completion
- * @o: the origin; the write is counted in @o->inflight.
+ * @o: the origin; the write holds a reference on @o->inflight.
  * @orig: the submitter's bio, completed when @clone completes.
  * @pending: copies the write waits for, plus one while it is being set up.
  * @clone: what is submitted to the origin; must be last (bioset front pad).

@@ -238,20 +238,42 @@ static void read_recheck(struct work_struct *work)
 		read_finish(r, BLK_STS_OK);
 }
 
-/* read_endio()'s checks, in a worker that can sleep between them. */
-static void read_check_slow(struct work_struct *work)
+/*
+ * After a piece read from the origin: was it overtaken by a write whose
+ * copy is published (redo it), or may it have been by one whose copy is
+ * still in memory (check in a worker)? The copy worker publishes the map,
+ * then drops nr_staged (copy_work()); load them in the other order, so a
+ * read that sees no staged copy sees every copy published before it.
+ */
+static void read_check(struct volsnap_read *r, bool can_sleep)
 {
-	struct volsnap_read *r = container_of(work, struct volsnap_read, work);
+	struct volsnap_origin *o = r->s->o;
+	bool staged;
 
+	/* Order the loads after the completed read. */
+	smp_mb();
+	staged = atomic_read(&o->nr_staged);
+	if (can_sleep)
+		volsnap_debug_delay(&volsnap_debug_read_delay_ms);
+	smp_rmb();	/* pairs with smp_mb__before_atomic() in copy_work() */
 	if (overtaken(r)) {
-		read_retry(work);
+		INIT_WORK(&r->work, read_retry);
+	} else if (staged) {
+		INIT_WORK(&r->work, read_recheck);
+	} else {
+		read_finish(r, BLK_STS_OK);
 		return;
 	}
-	volsnap_debug_delay(&volsnap_debug_read_delay_ms);
-	if (atomic_read(&r->s->o->nr_staged))
-		read_recheck(work);
+	if (can_sleep)
+		r->work.func(&r->work);
 	else
-		read_finish(r, BLK_STS_OK);
+		queue_work(o->read_wq, &r->work);
+}
+
+/* read_check() in a worker, with the debug_read_delay_ms fault point. */
+static void read_check_slow(struct work_struct *work)
+{
+	read_check(container_of(work, struct volsnap_read, work), true);
 }
 
 static void read_endio(struct bio *clone)
@@ -264,25 +286,14 @@ static void read_endio(struct bio *clone)
 		read_finish(r, BLK_STS_IOERR);
 		return;
 	}
-	if (r->from_origin && !clone->bi_status &&
-	    READ_ONCE(volsnap_debug_read_delay_ms)) {
-		INIT_WORK(&r->work, read_check_slow);
-		queue_work(s->o->read_wq, &r->work);
-		return;
-	}
 	if (r->from_origin && !clone->bi_status) {
-		/* Order the map lookups after the completed read. */
-		smp_mb();
-		if (overtaken(r)) {
-			INIT_WORK(&r->work, read_retry);
+		if (unlikely(READ_ONCE(volsnap_debug_read_delay_ms))) {
+			INIT_WORK(&r->work, read_check_slow);
 			queue_work(s->o->read_wq, &r->work);
-			return;
+		} else {
+			read_check(r, false);
 		}
-		if (atomic_read(&s->o->nr_staged)) {
-			INIT_WORK(&r->work, read_recheck);
-			queue_work(s->o->read_wq, &r->work);
-			return;
-		}
+		return;
 	}
 	read_finish(r, clone->bi_status);
 }
@@ -516,6 +527,33 @@ void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 	spin_unlock(&o->snap_lock);
 	if (changed)
 		volsnap_origin_update_epoch(o);
+}
+
+/**
+ * volsnap_snapshot_needed() - does a valid snapshot read a copy?
+ * @o: the origin.
+ * @after: a copy serves the snapshots with an epoch > @after ...
+ * @upto: ... and <= @upto.
+ *
+ * Context: any process context.
+ * Return: true if a live, valid snapshot's epoch lies in (@after, @upto].
+ */
+bool volsnap_snapshot_needed(struct volsnap_origin *o, u32 after, u32 upto)
+{
+	struct volsnap_snapshot *s;
+	bool needed = false;
+
+	spin_lock(&o->snap_lock);
+	list_for_each_entry(s, &o->snapshots, node) {
+		if (s->epoch > upto)
+			break;
+		if (s->epoch > after && !s->error) {
+			needed = true;
+			break;
+		}
+	}
+	spin_unlock(&o->snap_lock);
+	return needed;
 }
 
 /**
