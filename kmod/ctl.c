@@ -143,6 +143,13 @@ static long ctl_create(struct volsnap_create __user *uarg)
 	    c.image_index || c.image_major || c.image_minor || c.hold_ns ||
 	    !all_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
+	/*
+	 * The result goes back through @uarg: make sure it can before a
+	 * snapshot exists, or a caller with a read-only buffer would get
+	 * -EFAULT for a snapshot it cannot name.
+	 */
+	if (copy_to_user(uarg, &c, sizeof(c)))
+		return -EFAULT;
 
 	mutex_lock(&volsnap_ctl_mutex);
 	o = find_origin(c.major, c.minor);

@@ -269,7 +269,7 @@ struct volsnap_status {
  * origin, bad chunk size, zoned or empty origin; -EXDEV the origin is a
  * whole disk with partitions (attach a partition); -EBADF, -ENOTBLK an fd
  * is not an open block device; -ENOSPC store too small for its header and
- * one chunk.
+ * one chunk; -EROFS the store cannot be opened for writing (an image device).
  */
 #define VOLSNAP_IOC_ATTACH	_IOW(VOLSNAP_IOC_MAGIC, 0x01, struct volsnap_attach)
 
@@ -288,7 +288,8 @@ struct volsnap_status {
  * Takes a &struct volsnap_create. Errors: -ENODEV not attached; -EMLINK
  * the snapshot limit is reached; -ETIMEDOUT the freeze hit the hold limit
  * (the origin was thawed); -EINVAL %VOLSNAP_CREATE_FROZEN without a freeze;
- * -EBUSY frozen, and %VOLSNAP_CREATE_FROZEN not given.
+ * -EBUSY frozen, and %VOLSNAP_CREATE_FROZEN not given; -EFAULT the argument
+ * cannot be written back (checked before the snapshot is taken).
  */
 #define VOLSNAP_IOC_CREATE	_IOWR(VOLSNAP_IOC_MAGIC, 0x03, struct volsnap_create)
 
