@@ -9,6 +9,7 @@
 # shellcheck shell=dash
 . ../lib/common.sh
 . ../lib/snap.sh
+# shellcheck source=_stack.sh
 . ./_stack
 
 MNT=/mnt/vs-stack

@@ -7,6 +7,7 @@
 # shellcheck shell=dash
 . ../lib/common.sh
 . ../lib/snap.sh
+# shellcheck source=_stack.sh
 . ./_stack
 
 MNT=/mnt/vs-stack
@@ -24,10 +25,13 @@ tap_plan 6
 fresh_start
 stack_partition || { diag "no partitions on $SCRATCH1"; exit 1; }
 mkdir -p "$MNT"
-mkfs.ext4 -q -F "$SP1" > /dev/null 2>&1 && mount -t ext4 "$SP1" "$MNT" &&
+if ! { mkfs.ext4 -q -F "$SP1" > /dev/null 2>&1 &&
+	mount -t ext4 "$SP1" "$MNT" &&
 	yes volsnap-old-data | dd of="$MNT/disk.img" bs=1M count=16 \
-		iflag=fullblock conv=fsync 2>/dev/null ||
-	{ diag "cannot make the filesystem"; exit 1; }
+		iflag=fullblock conv=fsync 2>/dev/null; }; then
+	diag "cannot make the filesystem"
+	exit 1
+fi
 LOOP=$(losetup -f)
 losetup "$LOOP" "$MNT/disk.img" || { diag "losetup failed"; exit 1; }
 check "attach $SP1 (mounted, with a loop device on a file in it)" \

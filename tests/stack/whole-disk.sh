@@ -7,6 +7,7 @@
 # shellcheck shell=dash
 . ../lib/common.sh
 . ../lib/snap.sh
+# shellcheck source=_stack.sh
 . ./_stack
 
 # shellcheck disable=SC2317  # called by the EXIT trap
