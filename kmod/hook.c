@@ -12,9 +12,11 @@
  * the module submits itself, through volsnap_hook_submit()) are recognised
  * by their return address and not redirected. For that, no call to
  * submit_bio_noacct() in this module may be compiled as a tail call, which
- * the barrier() after each one prevents. Bios submitted while
- * current->bio_list is set are being submitted from inside a driver's
- * ->submit_bio(): they are passed through untouched.
+ * the barrier() after each one prevents. Bios that drivers stacked on an
+ * origin submit from inside their ->submit_bio() (current->bio_list set:
+ * dm and md clones) are redirected like any other: the filter must see
+ * them, or such a driver would write the origin behind the snapshot's
+ * back. The filter may sleep there (see volsnap_origin_filter()).
  *
  * Lifetime: a task redirected into this module stays in it until the real
  * submit_bio_noacct() returns. hook_srcu covers that whole span, and the
@@ -58,7 +60,7 @@ static void notrace hook_handler(unsigned long ip, unsigned long parent_ip,
 				 struct ftrace_ops *ops,
 				 struct ftrace_regs *fregs)
 {
-	if (current->bio_list || within_module(parent_ip, THIS_MODULE))
+	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	volsnap_ftrace_set_ip(fregs, (unsigned long)hook_submit_bio_noacct);
 }

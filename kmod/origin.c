@@ -18,6 +18,12 @@
  * resubmits the held writes. The primitive works on one origin; a
  * snapshot set closes the gates of all its members first.
  *
+ * Writes reach an origin by other paths than its own node: drivers stacked
+ * on it (their clones are redirected by the hook like any bio), and, for a
+ * partition, its whole disk. A write to a whole disk that meets attached
+ * partitions is cut at their bounds; each part inside one goes through the
+ * filter as a write to that partition.
+ *
  * Locking: volsnap_ctl_mutex serialises every control operation and
  * protects the origins' control state; changes to the list of origins
  * also take origins_lock. The watchdog and the thaw when the freezing
@@ -51,6 +57,16 @@ static DEFINE_MUTEX(origins_lock);
 static LIST_HEAD(origins);
 static DEFINE_HASHTABLE(origin_hash, 6);
 static struct delayed_work poll_work;
+
+/* Partition origins by their disk's device number (as origin_hash). */
+static DEFINE_HASHTABLE(part_hash, 4);
+static unsigned int nr_part_origins;	/* volsnap_ctl_mutex; read locklessly */
+/* Pieces of whole-disk writes; whole-disk writes from atomic context. */
+static struct bio_set split_bs;
+static struct workqueue_struct *whole_wq;
+static DEFINE_SPINLOCK(whole_lock);
+static struct bio_list whole_deferred;	/* whole_lock */
+static struct work_struct whole_work;
 
 #define POLL_INTERVAL	HZ
 
@@ -108,11 +124,149 @@ static bool is_store(dev_t dev)
 	return false;
 }
 
+/* The attached partition of @bio's disk that @bio meets first. RCU. */
+static struct volsnap_origin *part_find_rcu(struct bio *bio)
+{
+	struct gendisk *disk = bio->bi_bdev->bd_disk;
+	sector_t s = bio->bi_iter.bi_sector, e = bio_end_sector(bio);
+	struct volsnap_origin *o, *first = NULL;
+	struct block_device *p;
+
+	hash_for_each_possible_rcu(part_hash, o, part_hnode, disk_devt(disk)) {
+		p = o->bdev.bdev;
+		if (p->bd_disk != disk || p->bd_start_sect >= e ||
+		    p->bd_start_sect + o->nr_sectors <= s)
+			continue;
+		if (!first || p->bd_start_sect < first->bdev.bdev->bd_start_sect)
+			first = o;
+	}
+	return first;
+}
+
+/*
+ * @piece of a whole-disk write lies inside partition @dev, which starts at
+ * @start: address it to the partition and filter it, or, if the partition
+ * was detached meanwhile, send it on as it is.
+ */
+static void part_write(struct bio *piece, dev_t dev, sector_t start)
+{
+	struct volsnap_origin *o;
+
+	rcu_read_lock();
+	o = find_rcu(dev);
+	if (o) {
+		bio_set_dev(piece, o->bdev.bdev);
+		piece->bi_iter.bi_sector -= start;
+	}
+	rcu_read_unlock();
+	if (!o || !volsnap_origin_filter(piece))
+		volsnap_hook_submit(piece);
+}
+
+static void whole_defer(struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&whole_lock, flags);
+	bio_list_add(&whole_deferred, bio);
+	spin_unlock_irqrestore(&whole_lock, flags);
+	queue_work(whole_wq, &whole_work);
+}
+
+/*
+ * A write to a whole disk: cut it at the bounds of the attached partitions
+ * it meets. The parts outside them go on at once, each part inside one is
+ * filtered as a write to it; the pieces are chained to @bio. Sleeps to
+ * allocate (GFP_NOIO) unless REQ_NOWAIT; from atomic context, a worker
+ * does it. Return true if the module took @bio, false if it meets no
+ * attached partition (any more: what is left of it goes on).
+ */
+static bool whole_write(struct bio *bio)
+{
+	bool nowait = bio->bi_opf & REQ_NOWAIT;
+	gfp_t gfp = nowait ? GFP_NOWAIT : GFP_NOIO;
+	struct volsnap_origin *o;
+	sector_t start, end, s;
+	struct bio *piece;
+	bool last;
+	dev_t dev;
+
+	for (;;) {
+		rcu_read_lock();
+		o = part_find_rcu(bio);
+		if (o) {
+			dev = o->dev;
+			start = o->bdev.bdev->bd_start_sect;
+			end = start + o->nr_sectors;
+		}
+		rcu_read_unlock();
+		if (!o)
+			return false;
+		if (!nowait && (!in_task() || irqs_disabled())) {
+			whole_defer(bio);
+			return true;
+		}
+
+		s = bio->bi_iter.bi_sector;
+		if (s < start) {
+			/* Before the partition: no other one is (the first). */
+			piece = bio_split(bio, start - s, gfp, &split_bs);
+			if (IS_ERR_OR_NULL(piece))
+				goto fail;
+			bio_chain(piece, bio);
+			volsnap_hook_submit(piece);
+			continue;
+		}
+		last = bio_end_sector(bio) <= end;
+		if (last)	/* @bio ends when its piece does */
+			piece = bio_alloc_clone(bio->bi_bdev, bio, gfp, &split_bs);
+		else
+			piece = bio_split(bio, end - s, gfp, &split_bs);
+		if (IS_ERR_OR_NULL(piece))
+			goto fail;
+		bio_chain(piece, bio);
+		part_write(piece, dev, start);
+		if (last) {
+			bio_endio(bio);
+			return true;
+		}
+	}
+fail:
+	/* Only a REQ_NOWAIT write fails to allocate: it may be retried. */
+	bio->bi_status = nowait ? BLK_STS_AGAIN : BLK_STS_IOERR;
+	bio_endio(bio);
+	return true;
+}
+
+static void whole_work_fn(struct work_struct *work)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&whole_lock);
+	list = whole_deferred;
+	bio_list_init(&whole_deferred);
+	spin_unlock_irq(&whole_lock);
+	while ((bio = bio_list_pop(&list)))
+		if (!whole_write(bio))
+			volsnap_hook_submit(bio);
+}
+
 /**
  * volsnap_origin_filter() - the hook's callback: take writes to origins
  * @bio: a bio entering submit_bio_noacct().
  *
- * Context: the submitter's, inside the hook's SRCU read section.
+ * Writes to an origin's node, whether a filesystem or a driver stacked on
+ * it submits them, and writes to the whole disk of a partition origin.
+ * Reads, and writes to devices that are not attached, leave after a test
+ * or two.
+ *
+ * Context: the submitter's, inside the hook's SRCU read section; perhaps
+ * inside a stacked driver's ->submit_bio() (current->bio_list set). The
+ * write may then sleep for its copy: the copy is read and written by the
+ * origin's workers with bios of their own, never from this task's
+ * bio_list, and the clones this task leaves on its bio_list meanwhile come
+ * from a bioset with a rescuer.
  * Return: true if the module took @bio.
  */
 bool volsnap_origin_filter(struct bio *bio)
@@ -121,10 +275,20 @@ bool volsnap_origin_filter(struct bio *bio)
 
 	if (!op_is_write(bio_op(bio)) || !bio_sectors(bio))
 		return false;
+	/* Already remapped to its disk: resubmitted from below (a split). */
+	if (bio_flagged(bio, BIO_REMAPPED))
+		return false;
 
 	rcu_read_lock();
 	o = find_rcu(bio->bi_bdev->bd_dev);
 	if (!o) {
+		rcu_read_unlock();
+		if (READ_ONCE(nr_part_origins) && !bdev_is_partition(bio->bi_bdev))
+			return whole_write(bio);
+		return false;
+	}
+	/* Our own clone, its rest resubmitted from below (a split). */
+	if (bio->bi_pool == &o->clone_bs) {
 		rcu_read_unlock();
 		return false;
 	}
@@ -510,8 +674,9 @@ static struct volsnap_origin *origin_alloc(dev_t dev, unsigned int chunk_shift)
 	if (percpu_ref_init(&o->inflight, inflight_release,
 			    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL))
 		goto fail;
+	/* Clones may wait on a stacked driver's bio_list: needs a rescuer. */
 	if (bioset_init(&o->clone_bs, BIO_POOL_SIZE,
-			offsetof(struct volsnap_io, clone), 0) ||
+			offsetof(struct volsnap_io, clone), BIOSET_NEED_RESCUER) ||
 	    /* Many pieces per read from inside ->submit_bio: needs a rescuer. */
 	    bioset_init(&o->read_bs, BIO_POOL_SIZE,
 			volsnap_snapshot_front_pad(), BIOSET_NEED_RESCUER) ||
@@ -578,7 +743,8 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 	}
 	/*
 	 * Writes are matched by the device they are addressed to: a whole
-	 * disk's partitions would bypass it. Attach the partition instead.
+	 * disk's partitions would bypass it. Attach the partition instead
+	 * (whose whole disk's writes are cut to fit, see whole_write()).
 	 */
 	if (!bdev_is_partition(bdev) && disk_has_partitions(bdev->bd_disk)) {
 		ret = -EXDEV;
@@ -597,6 +763,11 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 	list_add_tail(&o->node, &origins);
 	mutex_unlock(&origins_lock);
 	hash_add_rcu(origin_hash, &o->hnode, dev);
+	if (bdev_is_partition(bdev)) {
+		hash_add_rcu(part_hash, &o->part_hnode,
+			     disk_devt(bdev->bd_disk));
+		WRITE_ONCE(nr_part_origins, nr_part_origins + 1);
+	}
 	schedule_delayed_work(&poll_work, POLL_INTERVAL);
 	pr_info("%pg: attached, store %pg, chunk %u KiB\n", bdev,
 		o->store->dev.bdev, chunk_size >> 10);
@@ -636,6 +807,10 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 
 	/* Unpublish: new bios pass by; then wait for those in the filter. */
 	hash_del_rcu(&o->hnode);
+	if (bdev_is_partition(o->bdev.bdev)) {
+		hash_del_rcu(&o->part_hnode);
+		WRITE_ONCE(nr_part_origins, nr_part_origins - 1);
+	}
 	mutex_lock(&origins_lock);
 	list_del(&o->node);
 	mutex_unlock(&origins_lock);
@@ -694,11 +869,27 @@ restart:
 
 int volsnap_origin_init(void)
 {
+	int ret;
+
 	INIT_DELAYED_WORK(&poll_work, poll_fn);
+	INIT_WORK(&whole_work, whole_work_fn);
+	bio_list_init(&whole_deferred);
+	/* Pieces wait on the submitter's bio_list: needs a rescuer. */
+	ret = bioset_init(&split_bs, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
+	if (ret)
+		return ret;
+	whole_wq = alloc_workqueue("volsnap-whole", WQ_MEM_RECLAIM, 0);
+	if (!whole_wq) {
+		bioset_exit(&split_bs);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
+/* After volsnap_hook_exit(): no new whole-disk write can be deferred. */
 void volsnap_origin_exit(void)
 {
 	cancel_delayed_work_sync(&poll_work);
+	destroy_workqueue(whole_wq);
+	bioset_exit(&split_bs);
 }

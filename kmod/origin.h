@@ -33,6 +33,7 @@ enum volsnap_freeze {
 /**
  * struct volsnap_origin - a tracked device
  * @hnode: in the lookup hash (RCU readers, volsnap_ctl_mutex writers).
+ * @part_hnode: a partition's, in the hash by its whole disk (as @hnode).
  * @node: in the list of origins (volsnap_ctl_mutex).
  * @dev: the origin's device number.
  * @bdev: the origin, opened shared (a filesystem may own it).
@@ -86,6 +87,7 @@ enum volsnap_freeze {
  */
 struct volsnap_origin {
 	struct hlist_node hnode;
+	struct hlist_node part_hnode;
 	struct list_head node;
 	dev_t dev;
 	struct volsnap_bdev bdev;

@@ -46,6 +46,7 @@
 
 #include "hook.h"
 #include "io.h"
+#include "stack.h"
 #include "store.h"
 
 #define STORE_MAGIC		"VOLSNAPS"
@@ -154,9 +155,10 @@ out:
  * Checks the device, then writes an active header.
  *
  * Return: the store or an ERR_PTR(): -EINVAL the store is or overlaps the
- * origin or has larger logical blocks than it, -EBUSY it is in use or live
- * for another origin, -ENOSPC it has no room for the header and one data
- * chunk.
+ * origin or has larger logical blocks than it, -ELOOP it is stacked on
+ * the origin or the origin on it (dm, md, a loop file), -EBUSY it is in
+ * use or live for another origin, -ENOSPC it has no room for the header
+ * and one data chunk.
  */
 struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 					 unsigned int chunk_shift, void *holder)
@@ -188,6 +190,16 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 			ret = -EINVAL;
 			goto close;
 		}
+	}
+	/*
+	 * Stacked on one another (dm, md, a loop file): the store's writes,
+	 * even its header's, would change the origin, or the origin's the
+	 * store. Checked before anything is written.
+	 */
+	if (volsnap_bdev_reaches(bdev, origin) ||
+	    volsnap_bdev_reaches(origin, bdev)) {
+		ret = -ELOOP;
+		goto close;
 	}
 	/* Copies and image reads are aligned to the origin's blocks. */
 	if (bdev_logical_block_size(bdev) > bdev_logical_block_size(origin)) {

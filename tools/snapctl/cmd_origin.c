@@ -17,6 +17,7 @@ static const struct errmsg attach_errors[] = {
 	{ EBUSY, "already attached, or store busy" },
 	{ EINVAL, "store is or overlaps the origin, has larger blocks than it, or bad chunk size" },
 	{ EXDEV, "the disk has partitions: attach a partition" },
+	{ ELOOP, "store and origin are stacked on one another (dm, md, loop file)" },
 	{ ENOTBLK, "not a block device" },
 	{ 0, NULL },
 };

@@ -267,7 +267,10 @@ struct volsnap_status {
  * store in use or carrying a live header of another origin; -EINVAL store
  * is or overlaps the origin, has a larger logical block size than the
  * origin, bad chunk size, zoned or empty origin; -EXDEV the origin is a
- * whole disk with partitions (attach a partition); -EBADF, -ENOTBLK an fd
+ * whole disk with partitions (attach a partition); -ELOOP the store is
+ * stacked on the origin or the origin on the store (a dm or md device
+ * mapped onto the other, a loop device whose backing file lives on it),
+ * so the store's writes would change the origin; -EBADF, -ENOTBLK an fd
  * is not an open block device; -ENOSPC store too small for its header and
  * one chunk; -EROFS the store cannot be opened for writing (an image device).
  */
