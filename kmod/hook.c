@@ -18,15 +18,35 @@
  * them, or such a driver would write the origin behind the snapshot's
  * back. The filter may sleep there (see volsnap_origin_filter()).
  *
- * Lifetime: a task redirected into this module stays in it until the real
- * submit_bio_noacct() returns. hook_srcu covers that whole span, and the
- * ftrace trampoline is covered by RCU-tasks, so after volsnap_hook_exit()
- * no task runs module code on behalf of the hook.
+ * Lifetime: a task redirected into this module runs module text from
+ * hook_handler() (called by the ftrace trampoline) to the return of
+ * hook_submit_bio_noacct(). Only the middle of that span, between
+ * srcu_read_lock() and srcu_read_unlock(), may sleep voluntarily (in the
+ * real submit_bio_noacct(), waiting for a tag or a throttle, or in the
+ * filter). RCU-tasks waits for every task that is running or preempted,
+ * but counts a voluntary sleep as quiescent; SRCU waits only for the
+ * readers. So volsnap_hook_exit() waits in three steps, in this order:
+ *
+ *   1. after unregister_ftrace_function() no new task enters; RCU-tasks
+ *      (and its "rude" flavour, for irqs taken by idle tasks) then waits
+ *      out every task in the trampoline, hook_handler() or before
+ *      srcu_read_lock(): none of them can sleep voluntarily there;
+ *   2. synchronize_srcu() waits out every task that took the lock, asleep
+ *      or not;
+ *   3. RCU-tasks again waits out what runs after srcu_read_unlock(): the
+ *      rest of __srcu_read_unlock() and our return, which do not sleep.
+ *
+ * Without step 3, a task that slept inside the real submit_bio_noacct()
+ * through step 1 and woke during step 2 returned into freed module text.
+ * Without step 1, a task preempted before srcu_read_lock() while step 2
+ * started could then sleep inside the lock through step 3.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/ftrace.h>
 #include <linux/module.h>
 #include <linux/sched.h>
@@ -36,6 +56,42 @@
 #include "hook.h"
 
 DEFINE_STATIC_SRCU(hook_srcu);
+
+/*
+ * Fault injection for the test of volsnap_hook_exit(): each hooked bio
+ * sleeps this long inside the lock (as a task waiting for a tag would),
+ * longer than the RCU-tasks grace periods of an unload, and then stays
+ * runnable in module text after srcu_read_unlock() (cond_resched(), so
+ * that the workers of the unload's grace periods still run), longer than
+ * what is left of the unload once SRCU lets it go on.
+ */
+#define DEBUG_HOOK_SPIN_MS	1000U
+
+static unsigned int debug_hook_delay_ms;
+
+static int set_debug_hook_delay(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n > 10000)
+		return -EINVAL;
+	WRITE_ONCE(debug_hook_delay_ms, n);
+	return 0;
+}
+
+static const struct kernel_param_ops debug_hook_delay_ops = {
+	.set = set_debug_hook_delay,
+	.get = param_get_uint,
+};
+
+module_param_cb(debug_hook_delay_ms, &debug_hook_delay_ops,
+		&debug_hook_delay_ms, 0644);
+MODULE_PARM_DESC(debug_hook_delay_ms,
+		 "Testing only: each hooked bio sleeps this long before submission and spins up to 1 s after it, in ms (0-10000, default 0)");
 
 /**
  * volsnap_hook_submit() - submit a bio below the filter
@@ -49,11 +105,24 @@ void volsnap_hook_submit(struct bio *bio)
 
 static void notrace hook_submit_bio_noacct(struct bio *bio)
 {
+	unsigned int delay = READ_ONCE(debug_hook_delay_ms);
 	int idx = srcu_read_lock(&hook_srcu);
 
+	if (unlikely(delay) && !(bio->bi_opf & REQ_NOWAIT) && preemptible())
+		msleep(delay);
+	else
+		delay = 0;
 	if (!volsnap_origin_filter(bio))
 		submit_bio_noacct(bio);
 	srcu_read_unlock(&hook_srcu, idx);
+	if (unlikely(delay)) {
+		unsigned long end = jiffies +
+			msecs_to_jiffies(min(delay, DEBUG_HOOK_SPIN_MS));
+
+		/* Runnable, never asleep: RCU-tasks must wait for it. */
+		while (time_before(jiffies, end))
+			cond_resched();
+	}
 }
 
 static void notrace hook_handler(unsigned long ip, unsigned long parent_ip,
@@ -107,14 +176,23 @@ int volsnap_hook_init(void)
 	return ret;
 }
 
+/* Wait for every task running or preempted in code that cannot sleep. */
+static void hook_sync_tasks(void)
+{
+	synchronize_rcu_tasks_rude();
+	synchronize_rcu_tasks();
+}
+
 /**
  * volsnap_hook_exit() - remove the hook and wait for every task in it
+ *
+ * The three waits and their order are explained at the top of this file.
  */
 void volsnap_hook_exit(void)
 {
 	unregister_ftrace_function(&hook_ops);
 	ftrace_set_filter_ip(&hook_ops, (unsigned long)submit_bio_noacct, 1, 0);
-	/* A task may sit between the trampoline and our srcu_read_lock(). */
-	synchronize_rcu_tasks();
-	synchronize_srcu(&hook_srcu);
+	hook_sync_tasks();		/* before srcu_read_lock() */
+	synchronize_srcu(&hook_srcu);	/* inside the lock */
+	hook_sync_tasks();		/* after srcu_read_unlock() */
 }
