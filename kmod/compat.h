@@ -11,6 +11,7 @@
 #ifndef VOLSNAP_COMPAT_H
 #define VOLSNAP_COMPAT_H
 
+#include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/ftrace.h>
 #include <linux/version.h>
@@ -161,5 +162,18 @@ static inline struct gendisk *volsnap_alloc_disk(unsigned int lbs,
 #define volsnap_ftrace_set_ip(fregs, ip) \
 	ftrace_instruction_pointer_set(fregs, ip)
 #endif
+
+/* Wait for every request in flight on a blk-mq queue: freeze, unfreeze. */
+static inline void volsnap_drain_queue(struct request_queue *q)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+	unsigned int memflags = blk_mq_freeze_queue(q);
+
+	blk_mq_unfreeze_queue(q, memflags);
+#else
+	blk_mq_freeze_queue(q);
+	blk_mq_unfreeze_queue(q);
+#endif
+}
 
 #endif /* VOLSNAP_COMPAT_H */

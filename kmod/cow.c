@@ -25,6 +25,7 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/mempool.h>
 #include <linux/slab.h>
 
 #include "hook.h"
@@ -53,6 +54,7 @@ struct cow_slot {
  * @epoch: the epoch the copies are tagged with.
  * @staged: the run is read into memory and its writes went on to the
  *	origin (cow_lock to set; then the job counts as a write in flight).
+ * @pooled: from the origin's job_pool (a job of one chunk).
  * @nr: chunks in the run, in @slots, ascending and adjacent.
  * @nr_extra: pages in @extra.
  * @extra: the run's pages beyond the first chunk's (which come from a
@@ -66,6 +68,7 @@ struct cow_job {
 	struct list_head waiters;
 	u32 epoch;
 	bool staged;
+	bool pooled;
 	unsigned int nr;
 	unsigned int nr_extra;
 	struct page **extra;
@@ -105,14 +108,15 @@ static void io_release(struct volsnap_io *io)
 }
 
 /*
- * Does @bio change data the device will really change? Writes past the end
- * and operations the device does not support fail below, copying nothing.
+ * Does @bio change data the device will really change? Writes past its
+ * end (now: an origin may have been resized) and operations the device
+ * does not support fail below, copying nothing.
  */
 static bool changes_data(struct volsnap_origin *o, struct bio *bio)
 {
 	struct block_device *bdev = o->bdev.bdev;
 
-	if (bio_end_sector(bio) > o->nr_sectors)
+	if (bio_end_sector(bio) > bdev_nr_sectors(bdev))
 		return false;
 	switch (bio_op(bio)) {
 	case REQ_OP_WRITE:
@@ -128,12 +132,30 @@ static bool changes_data(struct volsnap_origin *o, struct bio *bio)
 	}
 }
 
+/*
+ * The chunks @bio touches that a snapshot can read: below the origin's
+ * size at the newest instant (what a grown origin adds is in none). That
+ * size changes only at an instant, with no write in flight.
+ */
+static bool bio_chunks(struct volsnap_origin *o, struct bio *bio, u64 *first,
+		       u64 *last)
+{
+	sector_t end = min_t(sector_t, bio_end_sector(bio), o->nr_sectors);
+
+	if (bio->bi_iter.bi_sector >= end)
+		return false;
+	*first = volsnap_chunk_of(o, bio->bi_iter.bi_sector);
+	*last = volsnap_chunk_of(o, end - 1);
+	return true;
+}
+
 /* Is every chunk that @bio touches preserved for @epoch? Lock-free. */
 static bool all_preserved(struct volsnap_origin *o, struct bio *bio, u32 epoch)
 {
-	u64 c = volsnap_chunk_of(o, bio->bi_iter.bi_sector);
-	u64 last = volsnap_chunk_of(o, bio_end_sector(bio) - 1);
+	u64 c, last;
 
+	if (!bio_chunks(o, bio, &c, &last))
+		return true;
 	for (; c <= last; c++)
 		if (volsnap_chunkmap_preserved(&o->map, c) < epoch)
 			return false;
@@ -183,17 +205,21 @@ static void job_free_extra(struct cow_job *job)
 	job->nr_extra = 0;
 }
 
-static void job_free(struct cow_job *job)
+static void job_free(struct volsnap_origin *o, struct cow_job *job)
 {
 	job_free_extra(job);
-	kfree(job);
+	if (job->pooled)
+		mempool_free(job, &o->job_pool);
+	else
+		kfree(job);
 }
 
 /*
  * A job for up to @want chunks. A job of several chunks, and its pages
  * beyond the first chunk, are taken only if they come at once: under
- * memory pressure the job copies one chunk, with a reserved buffer (and
- * its small allocation does not fail).
+ * memory pressure the job copies one chunk, with a reserved buffer and a
+ * job from the origin's pool (which waits for one to be freed rather than
+ * fail).
  */
 static struct cow_job *job_alloc(struct volsnap_origin *o, unsigned int want)
 {
@@ -222,9 +248,43 @@ trim:
 	job->nr = 1;
 	return job;
 one:
-	job = kzalloc(struct_size(job, slots, 1), GFP_NOIO | __GFP_NOFAIL);
+	job = mempool_alloc(&o->job_pool, GFP_NOIO);
+	memset(job, 0, struct_size(job, slots, 1));
+	job->pooled = true;
 	job->nr = 1;
 	return job;
+}
+
+/* Bytes of @n chunks of @o. */
+static long chunk_bytes(const struct volsnap_origin *o, unsigned int n)
+{
+	return (long)n << (o->chunk_shift + SECTOR_SHIFT);
+}
+
+/*
+ * Reserve room for copies of @n chunks in the origin's bound of bytes
+ * queued (max_queued_mib), checked and taken in one step. One job may
+ * always start when nothing is queued, whatever its size.
+ */
+static bool queued_reserve(struct volsnap_origin *o, unsigned int n)
+{
+	long bytes = chunk_bytes(o, n);
+	long cur = atomic_long_read(&o->queued_bytes);
+
+	do {
+		if (cur && cur + bytes > o->max_queued)
+			return false;
+	} while (!atomic_long_try_cmpxchg(&o->queued_bytes, &cur, cur + bytes));
+	return true;
+}
+
+static void queued_release(struct volsnap_origin *o, unsigned int n)
+{
+	if (!n)
+		return;
+	atomic_long_sub(chunk_bytes(o, n), &o->queued_bytes);
+	if (wq_has_sleeper(&o->pending_wq))
+		wake_up(&o->pending_wq);
 }
 
 /*
@@ -250,20 +310,28 @@ static unsigned int run_length(struct volsnap_origin *o, u64 c, u64 last,
  */
 static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 {
-	struct bio *bio = &io->clone;
-	u64 c = volsnap_chunk_of(o, bio->bi_iter.bi_sector);
-	u64 last = volsnap_chunk_of(o, bio_end_sector(bio) - 1);
 	struct cow_job *job, *joined = NULL, *new = NULL;
 	struct cow_waiter *w = NULL;
 	unsigned int n;
+	u64 c, last;
 
+	if (!bio_chunks(o, &io->clone, &c, &last))
+		return;
 	while (c <= last) {
+		/*
+		 * The epoch only drops while the write is in flight (a
+		 * snapshot deleted or invalidated): the rest of a large write
+		 * copies only what a valid snapshot still needs.
+		 */
+		epoch = min(epoch, READ_ONCE(o->cow_epoch));
+		if (!epoch)
+			break;
 		if (volsnap_chunkmap_preserved(&o->map, c) >= epoch) {
 			c++;
 			continue;
 		}
 		if (!w)
-			w = kmalloc(sizeof(*w), GFP_NOIO | __GFP_NOFAIL);
+			w = mempool_alloc(&o->waiter_pool, GFP_NOIO);
 		spin_lock(&o->cow_lock);
 		job = pending_find(o, c);
 		if (job && job->epoch < epoch) {
@@ -296,9 +364,10 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 		if (!new) {
 			spin_unlock(&o->cow_lock);
 			/* Bound the copies queued (a discard of a whole disk). */
-			wait_event(o->pending_wq, atomic_read(&o->nr_pending) <
-						  VOLSNAP_MAX_PENDING);
-			new = job_alloc(o, run_length(o, c, last, epoch));
+			n = run_length(o, c, last, epoch);
+			wait_event(o->pending_wq, queued_reserve(o, n));
+			new = job_alloc(o, n);
+			queued_release(o, n - new->nr);
 			continue;	/* and look again */
 		}
 		/* The run: chunks still neither preserved nor being copied. */
@@ -315,12 +384,12 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 			c++;
 			continue;
 		}
+		queued_release(o, new->nr - n);
 		new->nr = n;
 		new->o = o;
 		new->epoch = epoch;
 		INIT_LIST_HEAD(&new->waiters);
 		INIT_WORK(&new->work, copy_work);
-		atomic_add(n, &o->nr_pending);
 		w->io = io;
 		atomic_inc(&io->pending);
 		list_add_tail(&w->node, &new->waiters);
@@ -332,9 +401,12 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 		w = NULL;
 		c += n;
 	}
-	kfree(w);
-	if (new)
-		job_free(new);
+	if (w)
+		mempool_free(w, &o->waiter_pool);
+	if (new) {
+		queued_release(o, new->nr);
+		job_free(o, new);
+	}
 }
 
 /*
@@ -343,11 +415,12 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
  */
 static bool all_staged(struct volsnap_origin *o, struct bio *bio, u32 epoch)
 {
-	u64 c = volsnap_chunk_of(o, bio->bi_iter.bi_sector);
-	u64 last = volsnap_chunk_of(o, bio_end_sector(bio) - 1);
 	struct cow_job *job;
 	bool staged = true;
+	u64 c, last;
 
+	if (!bio_chunks(o, bio, &c, &last))
+		return true;
 	/* cow_lock is a process-context lock. */
 	if (!in_task() || irqs_disabled())
 		return false;
@@ -370,7 +443,8 @@ static void defer(struct volsnap_origin *o, struct bio *bio)
 	spin_lock_irqsave(&o->defer_lock, flags);
 	bio_list_add(&o->deferred, bio);
 	spin_unlock_irqrestore(&o->defer_lock, flags);
-	queue_work(o->wq, &o->defer_work);
+	/* Not on o->wq: the write may wait for copies that run there. */
+	queue_work(o->read_wq, &o->defer_work);
 }
 
 static void defer_work(struct work_struct *work)
@@ -464,13 +538,13 @@ static void buf_put(struct volsnap_origin *o, struct cow_buf *buf)
 	wake_up(&o->buf_wq);
 }
 
-static void release_waiters(struct list_head *waiters)
+static void release_waiters(struct volsnap_origin *o, struct list_head *waiters)
 {
 	struct cow_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, waiters, node) {
 		io_release(w->io);
-		kfree(w);
+		mempool_free(w, &o->waiter_pool);
 	}
 }
 
@@ -495,7 +569,7 @@ static void job_stage(struct cow_job *job)
 	job->staged = true;
 	list_splice_init(&job->waiters, &waiters);
 	spin_unlock(&o->cow_lock);
-	release_waiters(&waiters);
+	release_waiters(o, &waiters);
 }
 
 /* The @i-th page of @job's run: the reserved buffer's, then its own. */
@@ -531,9 +605,10 @@ static int job_io(struct cow_job *job, struct cow_buf *buf, unsigned int first,
 }
 
 /*
- * Copy @job's chunks to the store: one read of the run (then its writes
- * go on), one write per run of adjacent store chunks. On success each
- * slot holds its store chunk; on failure none is kept.
+ * Copy @job's chunks to the store: store chunks first (a full store costs
+ * no read), then one read of the run (then its writes go on), one write
+ * per run of adjacent store chunks. On success each slot holds its store
+ * chunk; on failure none is kept.
  */
 static int copy_run(struct cow_job *job)
 {
@@ -543,7 +618,18 @@ static int copy_run(struct cow_job *job)
 	sector_t cs = volsnap_chunk_sectors(o);
 	unsigned int sectors, i, n, got = 0;
 	struct cow_buf *buf;
-	int ret;
+	int ret = 0;
+
+	for (i = 0; i < job->nr; i += n) {
+		ret = volsnap_store_alloc_run(o->store, job->nr - i,
+					      &slot[i].store_chunk);
+		if (ret < 0)
+			goto free;
+		n = ret;
+		for (got = i + 1; got < i + n; got++)
+			slot[got].store_chunk = slot[got - 1].store_chunk + 1;
+		got = i + n;
+	}
 
 	/* Only the device's last chunk may be short. */
 	sectors = min_t(sector_t, job->nr * cs, o->nr_sectors - start);
@@ -553,24 +639,38 @@ static int copy_run(struct cow_job *job)
 	if (!ret)
 		job_stage(job);
 	for (i = 0; !ret && i < job->nr; i += n) {
-		ret = volsnap_store_alloc_run(o->store, job->nr - i,
-					      &slot[i].store_chunk);
-		if (ret < 0)
-			break;
-		n = ret;
-		for (got = i + 1; got < i + n; got++)
-			slot[got].store_chunk = slot[got - 1].store_chunk + 1;
-		got = i + n;
+		for (n = 1; i + n < job->nr &&
+		     slot[i + n].store_chunk == slot[i].store_chunk + n; n++)
+			;
 		ret = job_io(job, buf, i, o->store->dev.bdev,
 			     volsnap_store_sector(o->store, slot[i].store_chunk),
 			     min_t(sector_t, n * cs, sectors - i * cs),
 			     REQ_OP_WRITE);
 	}
 	buf_put(o, buf);
+free:
 	if (ret)
 		while (got--)
 			volsnap_store_free(o->store, slot[got].store_chunk);
 	return ret;
+}
+
+/*
+ * Does a valid snapshot still need a copy of one of @job's chunks? Once
+ * not, never again: later snapshots have newer epochs than the job's.
+ */
+static bool job_needed(struct cow_job *job)
+{
+	struct volsnap_origin *o = job->o;
+	unsigned int i;
+	u32 before;
+
+	for (i = 0; i < job->nr; i++) {
+		before = volsnap_chunkmap_preserved(&o->map, job->slots[i].chunk);
+		if (volsnap_snapshot_needed(o, before, job->epoch))
+			return true;
+	}
+	return false;
 }
 
 static void copy_work(struct work_struct *work)
@@ -582,7 +682,8 @@ static void copy_work(struct work_struct *work)
 	u32 before;
 	int ret;
 
-	ret = copy_run(job);
+	/* A snapshot deleted or invalidated since: nothing to read. */
+	ret = job_needed(job) ? copy_run(job) : -ECANCELED;
 	for (i = 0; i < job->nr; i++) {
 		struct cow_slot *slot = &job->slots[i];
 		u64 c = slot->chunk;
@@ -616,8 +717,7 @@ static void copy_work(struct work_struct *work)
 	spin_unlock(&o->cow_lock);
 
 	/* Waiters are left only when the read failed: they go on now. */
-	release_waiters(&waiters);
-	atomic_sub(job->nr, &o->nr_pending);
+	release_waiters(o, &waiters);
 	if (job->staged) {
 		/*
 		 * Published in the map, then uncounted; image reads load in
@@ -628,11 +728,10 @@ static void copy_work(struct work_struct *work)
 		atomic_dec(&o->nr_staged);
 	}
 	/* Queued writers and image reads waiting for a chunk. */
-	if (wq_has_sleeper(&o->pending_wq))
-		wake_up(&o->pending_wq);
+	queued_release(o, job->nr);
 	if (job->staged)
 		volsnap_gate_exit(o);
-	job_free(job);
+	job_free(o, job);
 }
 
 static bool chunk_staged(struct volsnap_origin *o, u64 chunk)
@@ -690,7 +789,8 @@ int volsnap_cow_init(struct volsnap_origin *o)
 
 	spin_lock_init(&o->cow_lock);
 	hash_init(o->pending);
-	atomic_set(&o->nr_pending, 0);
+	atomic_long_set(&o->queued_bytes, 0);
+	o->max_queued = (long)READ_ONCE(volsnap_max_queued_mib) << 20;
 	atomic_set(&o->nr_staged, 0);
 	init_waitqueue_head(&o->pending_wq);
 	spin_lock_init(&o->defer_lock);
@@ -700,6 +800,16 @@ int volsnap_cow_init(struct volsnap_origin *o)
 	INIT_LIST_HEAD(&o->bufs);
 	init_waitqueue_head(&o->buf_wq);
 
+	/*
+	 * Enough one-chunk jobs and waiters for every copy that can run and
+	 * a writer joining each: allocations that wait, never fail.
+	 */
+	if (mempool_init_kmalloc_pool(&o->job_pool, volsnap_max_copies,
+				      sizeof(struct cow_job) +
+				      sizeof(struct cow_slot)) ||
+	    mempool_init_kmalloc_pool(&o->waiter_pool, 2 * volsnap_max_copies,
+				      sizeof(struct cow_waiter)))
+		goto fail;
 	for (i = 0; i < volsnap_max_copies; i++) {
 		buf = kzalloc(struct_size(buf, pages, nr_pages), GFP_KERNEL);
 		if (!buf)
@@ -728,6 +838,8 @@ void volsnap_cow_exit(struct volsnap_origin *o)
 	unsigned int j;
 
 	WARN_ON_ONCE(!hash_empty(o->pending));
+	mempool_exit(&o->waiter_pool);
+	mempool_exit(&o->job_pool);
 	list_for_each_entry_safe(buf, tmp, &o->bufs, node) {
 		for (j = 0; j < buf->nr_pages; j++)
 			if (buf->pages[j])

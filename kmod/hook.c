@@ -58,40 +58,15 @@
 DEFINE_STATIC_SRCU(hook_srcu);
 
 /*
- * Fault injection for the test of volsnap_hook_exit(): each hooked bio
- * sleeps this long inside the lock (as a task waiting for a tag would),
+ * Fault injection for the test of volsnap_hook_exit(): with
+ * debug_hook_delay_ms set (main.c), each hooked bio sleeps that long
+ * inside the lock (as a task waiting for a tag would),
  * longer than the RCU-tasks grace periods of an unload, and then stays
  * runnable in module text after srcu_read_unlock() (cond_resched(), so
  * that the workers of the unload's grace periods still run), longer than
  * what is left of the unload once SRCU lets it go on.
  */
 #define DEBUG_HOOK_SPIN_MS	1000U
-
-static unsigned int debug_hook_delay_ms;
-
-static int set_debug_hook_delay(const char *val, const struct kernel_param *kp)
-{
-	unsigned int n;
-	int ret;
-
-	ret = kstrtouint(val, 0, &n);
-	if (ret)
-		return ret;
-	if (n > 10000)
-		return -EINVAL;
-	WRITE_ONCE(debug_hook_delay_ms, n);
-	return 0;
-}
-
-static const struct kernel_param_ops debug_hook_delay_ops = {
-	.set = set_debug_hook_delay,
-	.get = param_get_uint,
-};
-
-module_param_cb(debug_hook_delay_ms, &debug_hook_delay_ops,
-		&debug_hook_delay_ms, 0644);
-MODULE_PARM_DESC(debug_hook_delay_ms,
-		 "Testing only: each hooked bio sleeps this long before submission and spins up to 1 s after it, in ms (0-10000, default 0)");
 
 /**
  * volsnap_hook_submit() - submit a bio below the filter
@@ -105,7 +80,7 @@ void volsnap_hook_submit(struct bio *bio)
 
 static void notrace hook_submit_bio_noacct(struct bio *bio)
 {
-	unsigned int delay = READ_ONCE(debug_hook_delay_ms);
+	unsigned int delay = READ_ONCE(volsnap_debug_hook_delay_ms);
 	int idx = srcu_read_lock(&hook_srcu);
 
 	if (unlikely(delay) && !(bio->bi_opf & REQ_NOWAIT) && preemptible())

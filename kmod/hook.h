@@ -15,6 +15,9 @@ void volsnap_hook_exit(void);
 void volsnap_hook_submit(struct bio *bio);
 void volsnap_hook_sync(void);
 
+/* Fault point for the test of the unload (main.c's debug_hook_delay_ms). */
+extern unsigned int volsnap_debug_hook_delay_ms;
+
 /* The callback, in origin.c: true when it took the bio. */
 bool volsnap_origin_filter(struct bio *bio);
 

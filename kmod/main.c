@@ -26,12 +26,15 @@
 unsigned int volsnap_hold_limit_ms = 10000;
 unsigned int volsnap_max_snapshots = 64;
 unsigned int volsnap_max_copies = 16;
+unsigned int volsnap_max_queued_mib = 64;
 
 /* Fault points for the tests, all off (0) by default. */
 unsigned int volsnap_debug_copy_delay_ms;
 unsigned int volsnap_debug_drain_delay_ms;
 unsigned int volsnap_debug_queue_delay_ms;
 unsigned int volsnap_debug_read_delay_ms;
+unsigned int volsnap_debug_miss_delay_ms;
+unsigned int volsnap_debug_hook_delay_ms;
 
 static int set_bounded(const char *val, const struct kernel_param *kp,
 		       unsigned int min, unsigned int max)
@@ -83,6 +86,16 @@ static const struct kernel_param_ops max_snapshots_ops = {
 	.get = param_get_uint,
 };
 
+static int set_max_queued(const char *val, const struct kernel_param *kp)
+{
+	return set_bounded(val, kp, 1, 4096);
+}
+
+static const struct kernel_param_ops max_queued_ops = {
+	.set = set_max_queued,
+	.get = param_get_uint,
+};
+
 static const struct kernel_param_ops max_copies_ops = {
 	.set = set_max_copies,
 	.get = param_get_uint,
@@ -97,6 +110,10 @@ MODULE_PARM_DESC(max_snapshots,
 module_param_cb(max_copies, &max_copies_ops, &volsnap_max_copies, 0444);
 MODULE_PARM_DESC(max_copies,
 		 "Most copies in flight per origin; each holds a chunk-sized buffer reserved at attach (1-256, default 16; set at load)");
+
+module_param_cb(max_queued_mib, &max_queued_ops, &volsnap_max_queued_mib, 0644);
+MODULE_PARM_DESC(max_queued_mib,
+		 "Most data of copies queued per origin, in MiB; more first writes wait (1-4096, default 64; read at attach)");
 
 /* Fault points: each makes one race window wide enough for a test to hit. */
 module_param_cb(debug_copy_delay_ms, &debug_delay_ops,
@@ -115,6 +132,16 @@ module_param_cb(debug_read_delay_ms, &debug_delay_ops,
 		&volsnap_debug_read_delay_ms, 0644);
 MODULE_PARM_DESC(debug_read_delay_ms,
 		 "Test only: image reads of the origin wait this long before they are sent and between their two checks for overtaking writes (0-10000 ms, default 0)");
+
+module_param_cb(debug_miss_delay_ms, &debug_delay_ops,
+		&volsnap_debug_miss_delay_ms, 0644);
+MODULE_PARM_DESC(debug_miss_delay_ms,
+		 "Test only: writes to devices that are not attached wait this long in the hook before they are submitted (0-10000 ms, default 0)");
+
+module_param_cb(debug_hook_delay_ms, &debug_delay_ops,
+		&volsnap_debug_hook_delay_ms, 0644);
+MODULE_PARM_DESC(debug_hook_delay_ms,
+		 "Test only: each hooked bio sleeps this long before submission and stays in the module up to 1 s after it (0-10000 ms, default 0)");
 
 static int __init volsnap_init(void)
 {

@@ -11,6 +11,7 @@
 #include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/list.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/percpu-refcount.h>
 #include <linux/spinlock.h>
@@ -54,11 +55,16 @@ enum volsnap_freeze {
  * @read_bs: snapshot read pieces, with struct volsnap_read in front.
  * @copy_bs: bios that copy chunks to the store.
  * @wq: copy workers (WQ_MEM_RECLAIM).
- * @read_wq: workers that recheck and redo image reads overtaken by writes
- *	(WQ_MEM_RECLAIM; they may wait for copies).
+ * @read_wq: workers that may wait for copies, so never run on @wq: they
+ *	recheck and redo image reads overtaken by writes, and run the writes
+ *	submitted from atomic context (WQ_MEM_RECLAIM).
  * @cow_lock: protects @pending.
  * @pending: copies in progress, by origin chunk.
- * @nr_pending: their number, at most %VOLSNAP_MAX_PENDING.
+ * @queued_bytes: bytes of the chunks of @pending, at most @max_queued
+ *	(reserved before a copy is made, in one step).
+ * @max_queued: max_queued_mib at attach, in bytes.
+ * @job_pool: copies of one chunk, for when larger ones cannot be had.
+ * @waiter_pool: struct cow_waiter, one per write waiting on a copy.
  * @nr_staged: copies whose writes went on before the copy was published.
  * @pending_wq: woken when a copy finishes.
  * @defer_lock: protects @deferred.
@@ -68,6 +74,7 @@ enum volsnap_freeze {
  * @bufs: free chunk buffers, one per copy that may run at once.
  * @buf_wq: woken when a buffer is freed.
  * @map: the chunk map.
+ * @prune_work: drops copies only invalid snapshots read (snapshot.c).
  * @snap_lock: protects @snapshots and the snapshots' @error; changes also
  *	hold volsnap_ctl_mutex, so the control path may read without it.
  * @snapshots: live snapshots, ascending epoch.
@@ -111,7 +118,10 @@ struct volsnap_origin {
 
 	spinlock_t cow_lock;		/* @pending */
 	DECLARE_HASHTABLE(pending, 8);
-	atomic_t nr_pending;
+	atomic_long_t queued_bytes;
+	long max_queued;
+	mempool_t job_pool;
+	mempool_t waiter_pool;
 	atomic_t nr_staged;
 	wait_queue_head_t pending_wq;
 	spinlock_t defer_lock;		/* @deferred */
@@ -123,6 +133,7 @@ struct volsnap_origin {
 
 	struct volsnap_chunkmap map;
 
+	struct work_struct prune_work;
 	spinlock_t snap_lock;		/* @snapshots, their @error */
 	struct list_head snapshots;
 	unsigned int nr_snapshots;
@@ -151,17 +162,16 @@ struct volsnap_io {
 	struct bio clone;
 };
 
-/* Copies queued per origin at most; more writers wait (memory bound). */
-#define VOLSNAP_MAX_PENDING	1024
-
 extern struct mutex volsnap_ctl_mutex;
 extern unsigned int volsnap_hold_limit_ms;
 extern unsigned int volsnap_max_snapshots;
 extern unsigned int volsnap_max_copies;
+extern unsigned int volsnap_max_queued_mib;
 extern unsigned int volsnap_debug_copy_delay_ms;
 extern unsigned int volsnap_debug_drain_delay_ms;
 extern unsigned int volsnap_debug_queue_delay_ms;
 extern unsigned int volsnap_debug_read_delay_ms;
+extern unsigned int volsnap_debug_miss_delay_ms;
 
 /*
  * A fault point: sleep for the milliseconds a debug_* module parameter

@@ -422,6 +422,26 @@ static void prune(struct volsnap_origin *o)
 	kfree(live);
 }
 
+/**
+ * volsnap_snapshot_prune_work() - drop what only invalid snapshots read
+ * @work: the origin's prune_work, queued when a snapshot became invalid.
+ *
+ * Frees the store chunks of copies no valid snapshot reads, so a full
+ * store that invalidated a newer snapshot makes room for the older ones'
+ * copies instead of invalidating them in turn. Under volsnap_ctl_mutex:
+ * no snapshot is created meanwhile (a copy for its epoch, unknown to the
+ * prune, would be dropped).
+ */
+void volsnap_snapshot_prune_work(struct work_struct *work)
+{
+	struct volsnap_origin *o = container_of(work, struct volsnap_origin,
+						prune_work);
+
+	mutex_lock(&volsnap_ctl_mutex);
+	prune(o);
+	mutex_unlock(&volsnap_ctl_mutex);
+}
+
 /* Take @s off its origin's list; the write path stops copying for it. */
 static void unlink_snapshot(struct volsnap_snapshot *s)
 {
@@ -525,8 +545,10 @@ void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 				    error);
 	}
 	spin_unlock(&o->snap_lock);
-	if (changed)
+	if (changed) {
 		volsnap_origin_update_epoch(o);
+		queue_work(system_unbound_wq, &o->prune_work);
+	}
 }
 
 /**
@@ -554,6 +576,39 @@ bool volsnap_snapshot_needed(struct volsnap_origin *o, u32 after, u32 upto)
 	}
 	spin_unlock(&o->snap_lock);
 	return needed;
+}
+
+/**
+ * volsnap_snapshot_shrunk() - the origin shrank: invalidate larger images
+ * @o: the origin.
+ * @sectors: its size now.
+ *
+ * An image larger than the origin would read past its end; such
+ * snapshots are invalid with -ERANGE. Smaller ones stay exact.
+ *
+ * Context: volsnap_ctl_mutex held.
+ */
+void volsnap_snapshot_shrunk(struct volsnap_origin *o, sector_t sectors)
+{
+	struct volsnap_snapshot *s;
+	bool changed = false;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	spin_lock(&o->snap_lock);
+	list_for_each_entry(s, &o->snapshots, node) {
+		if (s->error || get_capacity(s->disk) <= sectors)
+			continue;
+		WRITE_ONCE(s->error, -ERANGE);
+		changed = true;
+		pr_warn_ratelimited("%pg: snapshot %u (volsnap%d) is invalid: origin shrank to %llu sectors\n",
+				    o->bdev.bdev, s->epoch, s->index,
+				    (unsigned long long)sectors);
+	}
+	spin_unlock(&o->snap_lock);
+	if (changed) {
+		volsnap_origin_update_epoch(o);
+		queue_work(system_unbound_wq, &o->prune_work);
+	}
 }
 
 /**

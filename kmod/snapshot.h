@@ -42,6 +42,8 @@ int volsnap_snapshot_publish(struct volsnap_snapshot *s);
 void volsnap_snapshot_discard(struct volsnap_snapshot *s);
 int volsnap_snapshot_delete(struct volsnap_snapshot *s, bool force);
 struct volsnap_snapshot *volsnap_snapshot_find(struct volsnap_origin *o, u32 id);
+void volsnap_snapshot_prune_work(struct work_struct *work);
+void volsnap_snapshot_shrunk(struct volsnap_origin *o, sector_t sectors);
 bool volsnap_snapshot_needed(struct volsnap_origin *o, u32 after, u32 upto);
 void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 				 int error);

@@ -4,7 +4,9 @@
 # what was written; the snapshots that needed those copies become invalid
 # (list: state "invalid", reason "store full") and reads of their images
 # fail with EIO; a snapshot whose chunks were already preserved stays valid
-# and exact; once the invalid snapshots are deleted a new snapshot works.
+# and exact; the copies only an invalid snapshot read are freed, so a full
+# store does not cascade into invalidating an older, valid snapshot; once
+# the invalid snapshots are deleted a new snapshot works.
 # Over chunk sizes 4 KiB, 64 KiB and 1 MiB.
 #
 # Layout of the origin (generations of _vsdata stamps):
@@ -24,6 +26,17 @@ cleanup() {
 	dmsetup remove vs-small 2>/dev/null
 }
 trap cleanup EXIT
+
+# shellcheck disable=SC2317  # called through check
+# used_below BYTES - the store's use drops below BYTES within 5 s.
+used_below() {
+	_i=0
+	while [ "$(status_field "$ORIGIN" store-used)" -ge "$1" ]; do
+		[ "$_i" -ge 50 ] && return 1
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
 
 # shellcheck disable=SC2317  # called through check
 # verify_origin GEN_A GEN_B - the origin holds the layout above.
@@ -72,6 +85,17 @@ scenario() {
 		"$(snap_field "$ORIGIN" "$id1" state)" valid
 	check "[$cs] and reads its instant exactly" $VSDATA verify "$img1" 0 64M 1
 
+	# No cascade: the copies only the invalid snapshot 2 read are freed,
+	# so new chunks that fit their room are copied for snapshot 1.
+	check "[$cs] snapshot 2's copies are freed (store use drops)" \
+		used_below "$size"
+	Z=$((cap / 4))
+	Z=$((Z * bytes))
+	check "[$cs] writing new chunks that fit the freed room succeeds" \
+		$VSDATA fill "$ORIGIN" 16M "$Z" 4
+	is "[$cs] snapshot 1 stays valid" "$(snap_field "$ORIGIN" "$id1" state)" valid
+	check "[$cs] and reads its instant exactly" $VSDATA verify "$img1" 0 64M 1
+
 	check "[$cs] writing 32 MiB of new chunks succeeds" \
 		$VSDATA fill "$ORIGIN" 16M 32M 4
 	check "[$cs] the origin holds exactly what was written" verify_origin 3 4
@@ -100,7 +124,7 @@ vs_load
 quiet_detach "$ORIGIN"
 dmsetup remove vs-small 2>/dev/null
 SMALL=$(dm_create vs-small "0 16384 linear $STORE 0")
-tap_plan $((3 * 21))
+tap_plan $((3 * 25))
 scenario 4k 4096
 scenario 64k 65536
 scenario 1M 1048576

@@ -140,6 +140,8 @@ const char *snap_reason(const struct volsnap_snapshot_info *si)
 		return "store full";
 	case EIO:
 		return "I/O error while copying";
+	case ERANGE:
+		return "origin shrank";
 	default:
 		return strerror(-si->error);
 	}
