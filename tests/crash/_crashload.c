@@ -40,14 +40,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "vstypes.h"
 
 #define BLK		4096
 #define FILE_BLOCKS	2048		/* "buf" and "dsync": 8 MiB each */
@@ -60,28 +62,28 @@
 #define RUN_LIMIT	600
 
 struct data_hdr {
-	uint64_t magic;
-	uint64_t seed;
-	uint64_t op;
-	uint32_t writer;
-	uint32_t block;
+	u64 magic;
+	u64 seed;
+	u64 op;
+	u32 writer;
+	u32 block;
 };
 
 struct log_rec {
-	uint64_t magic;
-	uint64_t seed;
-	uint64_t done;
-	uint32_t writer;
-	uint32_t pad;
-	uint64_t check;
+	u64 magic;
+	u64 seed;
+	u64 done;
+	u32 writer;
+	u32 pad;
+	u64 check;
 };
 
-static uint64_t seed;
+static u64 seed;
 static const char *dir;
 static int log_fd;
-static volatile uint64_t done_ops[WRITERS];
+static u64 done_ops[WRITERS];	/* __atomic: read by the main thread */
 
-static uint64_t mix(uint64_t x)
+static u64 mix(u64 x)
 {
 	x += 0x9e3779b97f4a7c15ULL;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -89,16 +91,16 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static uint64_t hash4(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+static u64 hash4(u64 a, u64 b, u64 c, u64 d)
 {
 	return mix(mix(mix(mix(a) ^ b) ^ c) ^ d);
 }
 
 /* The contents of @block as operation @op of @writer leaves it. */
-static void fill(void *buf, unsigned int writer, uint64_t op, uint32_t block)
+static void fill(void *buf, unsigned int writer, u64 op, u32 block)
 {
 	struct data_hdr *h = buf;
-	uint64_t *p = buf, x = hash4(seed, writer, op, block);
+	u64 *p = buf, x = hash4(seed, writer, op, block);
 	size_t i;
 
 	for (i = sizeof(*h) / 8; i < BLK / 8; i++) {
@@ -113,9 +115,9 @@ static void fill(void *buf, unsigned int writer, uint64_t op, uint32_t block)
 }
 
 /* Blocks of "buf" or "dsync" that operation @op of @writer writes. */
-static unsigned int op_blocks(unsigned int writer, uint64_t op, uint32_t *blocks)
+static unsigned int op_blocks(unsigned int writer, u64 op, u32 *blocks)
 {
-	uint64_t h = hash4(seed, writer, op, 1000);
+	u64 h = hash4(seed, writer, op, 1000);
 	unsigned int n = writer == 0 ? 1 + h % 8 : 1, i;
 
 	for (i = 0; i < n; i++) {
@@ -126,7 +128,7 @@ static unsigned int op_blocks(unsigned int writer, uint64_t op, uint32_t *blocks
 }
 
 /* Size in blocks of f.@op, the file that operation @op of writer 2 makes. */
-static unsigned int file_blocks(uint64_t op)
+static unsigned int file_blocks(u64 op)
 {
 	return 1 + hash4(seed, 2, op, 2000) % MAX_FILE_BLOCKS;
 }
@@ -153,7 +155,7 @@ static void path_of(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
-static void log_done(unsigned int writer, uint64_t done)
+static void log_done(unsigned int writer, u64 done)
 {
 	struct log_rec *r = xalloc(512);
 
@@ -166,15 +168,15 @@ static void log_done(unsigned int writer, uint64_t done)
 	if (pwrite(log_fd, r, 512, writer * BLK + (done % 2) * 512) != 512)
 		die("log write");
 	free(r);
-	done_ops[writer] = done;
+	__atomic_store_n(&done_ops[writer], done, __ATOMIC_RELAXED);
 }
 
 /* The newest valid log record of @writer: operations done, 0 if none. */
-static uint64_t log_read(unsigned int writer)
+static u64 log_read(unsigned int writer)
 {
 	char *buf = xalloc(1024);
 	const struct log_rec *r;
-	uint64_t best = 0;
+	u64 best = 0;
 	int s;
 
 	if (pread(log_fd, buf, 1024, writer * BLK) != 1024)
@@ -208,9 +210,9 @@ static void *block_writer(void *arg)
 	unsigned int w = (uintptr_t)arg, n, i;
 	int fd = open_in(w ? "dsync" : "buf",
 			 O_WRONLY | (w ? O_DIRECT | O_DSYNC : 0));
-	uint32_t blocks[8];
+	u32 blocks[8];
 	char *buf = xalloc(BLK);
-	uint64_t op;
+	u64 op;
 
 	for (op = 0;; op++) {
 		n = op_blocks(w, op, blocks);
@@ -232,7 +234,7 @@ static void *file_writer(void *arg)
 	char *buf = xalloc(BLK);
 	unsigned int i, n;
 	int fd, dfd;
-	uint64_t op;
+	u64 op;
 
 	(void)arg;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -240,12 +242,13 @@ static void *file_writer(void *arg)
 		die(dir);
 	for (op = 0;; op++) {
 		if (op >= KEEP_FILES) {
-			snprintf(name, sizeof(name), "f.%" PRIu64, op - KEEP_FILES);
+			snprintf(name, sizeof(name), "f.%llu",
+				 (unsigned long long)(op - KEEP_FILES));
 			path_of(p, sizeof(p), name);
 			if (unlink(p))
 				die(p);
 		}
-		snprintf(tmp, sizeof(tmp), "tmp.%" PRIu64, op);
+		snprintf(tmp, sizeof(tmp), "tmp.%llu", (unsigned long long)op);
 		fd = open_in(tmp, O_WRONLY | O_CREAT | O_TRUNC);
 		n = file_blocks(op);
 		for (i = 0; i < n; i++) {
@@ -256,7 +259,7 @@ static void *file_writer(void *arg)
 		if (fsync(fd))
 			die("fsync");
 		close(fd);
-		snprintf(name, sizeof(name), "f.%" PRIu64, op);
+		snprintf(name, sizeof(name), "f.%llu", (unsigned long long)op);
 		path_of(p, sizeof(p), tmp);
 		path_of(q, sizeof(q), name);
 		if (rename(p, q))
@@ -279,7 +282,7 @@ static void prepare(void)
 		for (b = 0; b < FILE_BLOCKS; b++) {
 			fill(buf, w, INITIAL, b);
 			if (write(fd, buf, BLK) != BLK)
-				die("prepare write");
+				die("write");
 		}
 		if (fsync(fd))
 			die("fsync");
@@ -301,6 +304,7 @@ static void run(void)
 	unsigned int w;
 	FILE *f;
 	int armed = 0, s;
+	u64 d[WRITERS];
 
 	for (w = 0; w < WRITERS; w++)
 		if (pthread_create(&t[w], NULL, w == 2 ? file_writer : block_writer,
@@ -308,16 +312,18 @@ static void run(void)
 			die("pthread_create");
 	for (s = 0; s < RUN_LIMIT * 10; s++) {
 		usleep(100000);
-		if (!armed && done_ops[0] && done_ops[1] && done_ops[2]) {
+		for (w = 0; w < WRITERS; w++)
+			d[w] = __atomic_load_n(&done_ops[w], __ATOMIC_RELAXED);
+		if (!armed && d[0] && d[1] && d[2]) {
 			armed = 1;
 			f = fopen("/tmp/crash.running", "w");
 			if (!f || fputs("running\n", f) < 0 || fclose(f))
 				die("/tmp/crash.running");
 		}
 		if (s % 20 == 19)
-			printf("# done: fdatasync %" PRIu64 ", O_DSYNC %" PRIu64
-			       ", renamed files %" PRIu64 "\n",
-			       done_ops[0], done_ops[1], done_ops[2]);
+			printf("# done: fdatasync %llu, O_DSYNC %llu, renamed files %llu\n",
+			       (unsigned long long)d[0], (unsigned long long)d[1],
+			       (unsigned long long)d[2]);
 		fflush(stdout);
 	}
 	printf("# _crashload: not killed within %d s\n", RUN_LIMIT);
@@ -326,8 +332,8 @@ static void run(void)
 
 static int verify_blocks(unsigned int w)
 {
-	uint64_t done = log_read(w), op, last[FILE_BLOCKS];
-	uint32_t blocks[8], next[8];
+	u64 done = log_read(w), op, last[FILE_BLOCKS];
+	u32 blocks[8], next[8];
 	char *got = xalloc(BLK), *want = xalloc(BLK), *alt = xalloc(BLK);
 	const struct data_hdr *h = (const void *)got;
 	unsigned int n, nn, i, b, bad = 0;
@@ -357,15 +363,16 @@ static int verify_blocks(unsigned int w)
 				continue;
 		}
 		if (bad++ < 10)
-			printf("# %s block %u: wanted operation %" PRId64
-			       "%s, found magic %#" PRIx64 " seed %" PRIu64
-			       " writer %u op %" PRId64 " block %u\n",
-			       w ? "dsync" : "buf", b, (int64_t)last[b],
-			       in_next ? " or the next" : "", h->magic, h->seed,
-			       h->writer, (int64_t)h->op, h->block);
+			printf("# %s block %u: wanted operation %lld%s, found "
+			       "magic %#llx seed %llu writer %u op %lld block %u\n",
+			       w ? "dsync" : "buf", b, (long long)last[b],
+			       in_next ? " or the next" : "",
+			       (unsigned long long)h->magic,
+			       (unsigned long long)h->seed, h->writer,
+			       (long long)h->op, h->block);
 	}
-	printf("# writer %u (%s): %" PRIu64 " operations acknowledged, %u blocks wrong\n",
-	       w, w ? "O_DSYNC" : "fdatasync", done, bad);
+	printf("# writer %u (%s): %llu operations acknowledged, %u blocks wrong\n",
+	       w, w ? "O_DSYNC" : "fdatasync", (unsigned long long)done, bad);
 	close(fd);
 	free(got);
 	free(want);
@@ -374,14 +381,14 @@ static int verify_blocks(unsigned int w)
 }
 
 /* 0 when f.@op is absent, 1 when complete and right, -1 otherwise. */
-static int file_state(uint64_t op)
+static int file_state(u64 op)
 {
 	char name[64], p[512], *got = xalloc(BLK), *want = xalloc(BLK);
 	unsigned int n = file_blocks(op), i;
 	struct stat st;
 	int fd, ret = 1;
 
-	snprintf(name, sizeof(name), "f.%" PRIu64, op);
+	snprintf(name, sizeof(name), "f.%llu", (unsigned long long)op);
 	path_of(p, sizeof(p), name);
 	fd = open(p, O_RDONLY);
 	if (fd < 0) {
@@ -405,7 +412,7 @@ out:
 
 static int verify_files(void)
 {
-	uint64_t done = log_read(2), op, max = 0;
+	u64 done = log_read(2), op, max = 0;
 	unsigned int bad = 0;
 	char name[64], p[512];
 	int st, want;
@@ -421,7 +428,7 @@ static int verify_files(void)
 			want = 1;
 		if (st != want) {
 			bad++;
-			printf("# f.%" PRIu64 ": %s, wanted %s\n", op,
+			printf("# f.%llu: %s, wanted %s\n", (unsigned long long)op,
 			       st < 0 ? "wrong size or contents" :
 			       st ? "present" : "absent",
 			       want ? "present and complete" : "absent");
@@ -429,7 +436,7 @@ static int verify_files(void)
 	}
 	/* No file of an operation never issued (a few past the end). */
 	for (op = done + 1; op < done + 1000; op++) {
-		snprintf(name, sizeof(name), "f.%" PRIu64, op);
+		snprintf(name, sizeof(name), "f.%llu", (unsigned long long)op);
 		path_of(p, sizeof(p), name);
 		if (!stat(p, &sb)) {
 			bad++;
@@ -437,9 +444,10 @@ static int verify_files(void)
 		}
 	}
 	if (max)
-		printf("# f.%" PRIu64 " exists though never made\n", max);
-	printf("# writer 2 (fsync, rename): %" PRIu64 " operations acknowledged, %u files wrong\n",
-	       done, bad);
+		printf("# f.%llu exists though never made\n",
+		       (unsigned long long)max);
+	printf("# writer 2 (fsync, rename): %llu operations acknowledged, %u files wrong\n",
+	       (unsigned long long)done, bad);
 	return bad || !done;
 }
 
