@@ -50,6 +50,18 @@ scan_log() {
 scan_log boot
 # shellcheck disable=SC1091  # written by vmtest.py
 . /tests/env
+# A crash boot (vmtest.py's run_crash): vs_crash=PHASE:GROUP/NAME:SECONDS:
+# SEED:CYCLE on the kernel command line runs only that test, in PHASE.
+list=/tests/list
+crash=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^vs_crash=//p')
+if [ -n "$crash" ]; then
+	IFS=: read -r VS_CRASH_PHASE name timeout VS_SEED VS_CRASH_CYCLE <<-EOF
+	$crash
+	EOF
+	export VS_CRASH_PHASE VS_SEED VS_CRASH_CYCLE
+	list=/tmp/crash.list
+	echo "$name $timeout" > "$list"
+fi
 while read -r name timeout; do
 	[ -n "$name" ] || continue
 	# A time budget (the debug kernel's): tests that would start after it
@@ -66,7 +78,7 @@ while read -r name timeout; do
 	cd /
 	scan_log "$name"
 	echo "@@VS end $name $rc"
-done < /tests/list
+done < "$list"
 
 if [ -f /sys/kernel/debug/kmemleak ]; then
 	echo "@@VS begin kmemleak/scan"

@@ -15,7 +15,9 @@ when nothing failed.
 """
 
 import argparse
+import copy
 import os
+import random
 import re
 import select
 import shutil
@@ -229,7 +231,7 @@ def discover(patterns):
             full = f"{group}/{name}"
             # "_name": a helper or a benchmark, run only when named exactly.
             hidden = name.startswith(("_", ".")) and full not in (patterns or [])
-            if hidden or name in ("TIMEOUTS", "DEBUG_SKIP", "SINGLE_THREAD") or \
+            if hidden or name in ("TIMEOUTS", "DEBUG_SKIP", "SINGLE_THREAD", "CRASH") or \
                     not os.path.isfile(p) or not os.access(p, os.X_OK):
                 continue
             if patterns and not any(full == pat or group == pat or
@@ -293,7 +295,7 @@ def boot(k, cpio, tests, res, args, last_try=True, accel=None):
     False, recording nothing, if the kernel died or hung before /init and
     this is not the last try."""
     workdir = tempfile.mkdtemp(prefix="volsnap-vm-", dir=args.workdir)
-    disks = make_disks(workdir, args.disk)
+    disks = args.crash_disks or make_disks(workdir, args.disk)
     # Under TCG, guest time is host time: a vCPU thread the host does not
     # run for 20 s looks like a CPU stuck in the kernel to the soft-lockup
     # and RCU-stall detectors (seen: a 26 s "soft lockup" in clear_page).
@@ -431,6 +433,163 @@ def boot(k, cpio, tests, res, args, last_try=True, accel=None):
     return True
 
 
+# Crash tests (GROUP/CRASH): each kill/verify cycle is two boots of its own
+# against disk files kept between them; see Documentation/testing.rst.
+CRASH_CACHE = "writeback"
+# The kill comes this many seconds (uniform, seeded) after "@@VS crash-armed".
+CRASH_WINDOW = 12.0
+# Kernel bug reports on the console of a boot that is killed (the guest's
+# own scan of the kernel log never runs); the same list as init.sh's BAD.
+KLOG_BAD = re.compile(
+    r"BUG:|WARNING:|Oops|KASAN|UBSAN|possible recursive locking|"
+    r"circular locking dependency|inconsistent lock state|suspicious RCU usage|"
+    r"rcu_sched self-detected stall|detected stall|hung_task|"
+    r"blocked for more than|soft lockup|kernel BUG|general protection fault|"
+    r"unreferenced object|list_add corruption|list_del corruption|refcount_t:")
+
+
+def crash_marks(tests):
+    """Crash tests among tests: {GROUP/NAME: (cycles, cycles on debug)}
+    from each group's CRASH file ('name cycles debug-cycles' per line)."""
+    tbuild = os.path.join(TOP, "build", "tests")
+    marks = {}
+    for group in {n.split("/")[0] for n, _ in tests}:
+        f = os.path.join(tbuild, group, "CRASH")
+        if os.path.exists(f):
+            for line in open(f):
+                if line.strip() and not line.startswith("#"):
+                    name, kills, dkills = line.split()
+                    marks[f"{group}/{name}"] = (int(kills), int(dkills))
+    return {n: m for n, m in marks.items() if n in dict(tests)}
+
+
+def crash_qemu(k, cpio, disks, args, extra):
+    """QEMU's command line for a crash boot: boot()'s, with the disks given,
+    cache=CRASH_CACHE and extra on the kernel command line."""
+    append = "console=ttyS0 panic=-1 oops=panic loglevel=4 " \
+             "printk.devkmsg=on rdinit=/init watchdog_thresh=30 " \
+             "rcupdate.rcu_cpu_stall_timeout=60 " + args.append + " " + extra
+    if k.name == "debug":
+        append += " acpi=noirq"
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(args.memory),
+           "-smp", str(args.cpus), "-nographic", "-no-reboot",
+           "-kernel", k.vmlinuz, "-initrd", cpio, "-append", append]
+    for d in disks:
+        cmd += ["-drive", f"file={d},if=virtio,format=raw,cache={CRASH_CACHE}"]
+    return cmd
+
+
+def crash_load(k, cpio, name, timeout, disks, delay, label, extra, res, args,
+               last_try):
+    """Boot 1 of a crash cycle: run the test's load phase and SIGKILL QEMU
+    delay seconds after it prints "@@VS crash-armed". Records its TAP
+    points, the kill and the console's kernel log into res. Returns True if
+    QEMU was killed under the load, None to boot again (the kernel died
+    before /init, not the last try), False otherwise."""
+    log(f"{label}: load boot, kill {delay:.1f}s after the load starts")
+    t0 = time.time()
+    proc = subprocess.Popen(crash_qemu(k, cpio, disks, args, extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    deadline, kill_at = t0 + BOOT_TIMEOUT, None
+    booted = killed = False
+    lines, bad, buf, why = [], [], b"", "QEMU exited"
+    try:
+        while not killed:
+            now = time.time()
+            if kill_at and now >= kill_at:
+                proc.kill()
+                killed = True
+                break
+            if now > deadline:
+                why = "no progress before the time limit"
+                break
+            wait = min(1.0, max(0.0, (kill_at or now + 1) - now))
+            r, _, _ = select.select([proc.stdout], [], [], wait)
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").rstrip("\r")
+                lines.append(line)
+                if args.verbose:
+                    print(f"[{k.name}] {line}", flush=True)
+                if KLOG_BAD.search(line):
+                    bad.append(line)
+                m = re.search(r"@@VS (\S+)\s*(.*)$", line)
+                if m and m.group(1) == "boot":
+                    booted = True
+                    deadline = time.time() + 60
+                elif m and m.group(1) == "begin":
+                    deadline = time.time() + timeout + 60
+                elif m and m.group(1) == "crash-armed" and not kill_at:
+                    kill_at = time.time() + delay
+                    log(f"{label}: load running; kill at +{delay:.1f}s")
+                elif m and m.group(1) == "end":
+                    why = f"the load ended by itself (exit status {m.group(2)})"
+                t = TAP_RE.match(line)
+                if t and not m:
+                    sub = f"{k.name}: {name}: {t.group(2)}"
+                    if t.group(1) == "ok":
+                        res.add("pass", sub)
+                    else:
+                        res.add("fail", sub, "\n".join(lines[-80:]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    if not booted and not killed and not last_try:
+        log(f"{k.name}: the kernel stopped before /init; booting again")
+        return None
+    # The crash-armed marker follows the TAP points of the load's setup.
+    res.add("pass" if killed else "fail", f"{label}: QEMU killed under the load",
+            "" if killed else f"{why}; console tail:\n" + "\n".join(lines[-60:]))
+    if bad:
+        res.add("fail", f"{label}: kernel log of the load boot",
+                "kernel log shows a bug:\n" + "\n".join(bad[:80]))
+    log(f"{label}: load boot {time.time() - t0:.1f}s wall")
+    return killed
+
+
+def run_crash(k, cpio, name, timeout, cycles, seed, res, args):
+    """Kill/verify cycles of crash test name on kernel k: for each, new disk
+    files, a load boot killed at a random moment (crash_load), then a
+    verify boot on the same files (boot() with args.crash_disks)."""
+    rng = random.Random(f"{seed}/{k.name}/{name}")
+    for cycle in range(1, cycles + 1):
+        cseed, delay = rng.randrange(1, 1 << 31), rng.uniform(0, CRASH_WINDOW)
+        label = f"{k.name}: {name}: kill {cycle}"
+        log(f"{label} of {cycles}: seed {cseed}")
+        workdir = tempfile.mkdtemp(prefix="volsnap-crash-", dir=args.workdir)
+        disks = make_disks(workdir, args.disk)
+        vargs = copy.copy(args)
+        vargs.crash_disks, vargs.cache = disks, CRASH_CACHE
+        try:
+            for attempt in range(1, BOOT_TRIES + 1):
+                extra = f"vs_crash=load:{name}:{timeout}:{cseed}:{cycle}"
+                killed = crash_load(k, cpio, name, timeout, disks, delay, label,
+                                    extra, res, args, attempt == BOOT_TRIES)
+                if killed is not None:
+                    break
+            if not killed:
+                res.add("fail", f"{label}: verify", "not run: the load was not killed")
+                continue
+            vargs.append = args.append + \
+                f" vs_crash=verify:{name}:{timeout}:{cseed}:{cycle}"
+            for attempt in range(1, BOOT_TRIES + 1):
+                if boot(k, cpio, [(name, timeout)], res, vargs,
+                        last_try=attempt == BOOT_TRIES):
+                    break
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def finish(k, name, rc, taps, klog_lines, lines, res, args):
     label = f"{k.name}: {name}"
     failed_here = False
@@ -516,8 +675,17 @@ def main():
     ap.add_argument("--workdir", default=None, help="where the disk files go")
     ap.add_argument("--static", metavar="CMD",
                     help="run CMD first and count its TAP points (static checks)")
+    ap.add_argument("--crash-kills", type=int, metavar="N",
+                    default=int(os.environ.get("VS_CRASH_KILLS") or 0) or None,
+                    help="kill/verify cycles of each crash test on every kernel "
+                         "(default: its CRASH file's; env VS_CRASH_KILLS)")
+    ap.add_argument("--crash-seed", type=int, metavar="N",
+                    default=int(os.environ.get("VS_CRASH_SEED") or 0) or None,
+                    help="seed of the kill moments and the crash tests' data "
+                         "(default: random, printed; env VS_CRASH_SEED)")
     ap.add_argument("tests", nargs="*", help="group or group/name (default: all)")
     args = ap.parse_args()
+    args.crash_disks = None
 
     res = Result()
     try:
@@ -528,11 +696,16 @@ def main():
         print(f"vmtest: build failed: {e}", file=sys.stderr)
         print("\n0 passed, 1 failed, 0 skipped")
         return 1
-    tests = discover(args.tests)
+    tests = tests_all = discover(args.tests)
     if not tests:
         print("vmtest: no test matches", args.tests, file=sys.stderr)
         print("0 passed, 1 failed, 0 skipped")
         return 1
+    crash = crash_marks(tests)
+    if crash:
+        args.crash_seed = args.crash_seed or random.randrange(1, 1 << 31)
+        log(f"crash tests: seed {args.crash_seed} (--crash-seed to repeat)")
+    tests = [(n, t) for n, t in tests if n not in crash]
     if args.static:
         run_static(args.static, res)
     for k in kernels:
@@ -562,6 +735,12 @@ def main():
                 if boot(k, cpio, part, res, args,
                         last_try=attempt == BOOT_TRIES, accel=accel):
                     break
+        if crash:
+            cpio = build_initramfs(k, [], env)
+        for n, (kills, dkills) in sorted(crash.items()):
+            cycles = args.crash_kills or (dkills if k.name == "debug" else kills)
+            run_crash(k, cpio, n, dict(tests_all)[n] * args.timeout_scale,
+                      cycles, args.crash_seed, res, args)
     for label, detail in res.failures:
         print(f"\n=== FAIL {label}")
         if detail:
