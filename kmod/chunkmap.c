@@ -233,6 +233,7 @@ void volsnap_chunkmap_prune(struct volsnap_chunkmap *map, const u32 *live,
 {
 	struct volsnap_chunk *e, *new;
 	unsigned long index;
+	unsigned long walked = 0;
 	u32 i, kept, prev;
 	bool keep[64];
 	bool *keepv;
@@ -276,7 +277,15 @@ void volsnap_chunkmap_prune(struct volsnap_chunkmap *map, const u32 *live,
 next:
 		if (keepv != keep)
 			kfree(keepv);
-		cond_resched();
+		/*
+		 * Let copies publish now and then: xa_for_each() finds its
+		 * place again by index, whatever changed meanwhile.
+		 */
+		if (!(++walked % 1024)) {
+			mutex_unlock(&map->lock);
+			cond_resched();
+			mutex_lock(&map->lock);
+		}
 	}
 	mutex_unlock(&map->lock);
 }

@@ -330,8 +330,20 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 			c++;
 			continue;
 		}
+		/*
+		 * Never wait on the waiter pool while holding a pooled job
+		 * (others may hold waiters and wait for jobs): give the job
+		 * back first.
+		 */
 		if (!w)
-			w = mempool_alloc(&o->waiter_pool, GFP_NOIO);
+			w = mempool_alloc(&o->waiter_pool,
+					  new ? GFP_NOWAIT : GFP_NOIO);
+		if (!w) {
+			queued_release(o, new->nr);
+			job_free(o, new);
+			new = NULL;
+			continue;
+		}
 		spin_lock(&o->cow_lock);
 		job = pending_find(o, c);
 		if (job && job->epoch < epoch) {
@@ -435,8 +447,17 @@ static bool all_staged(struct volsnap_origin *o, struct bio *bio, u32 epoch)
 	return staged;
 }
 
-/* Writes submitted from atomic context, handled by a worker. */
-static void defer(struct volsnap_origin *o, struct bio *bio)
+/**
+ * volsnap_cow_defer() - pass a write to a worker of the origin
+ * @o: the origin.
+ * @bio: the write, holding its reference on @o->inflight.
+ *
+ * For writes submitted from atomic context, and for the writes a thaw
+ * releases (the thaw must not wait for their copies).
+ *
+ * Context: any.
+ */
+void volsnap_cow_defer(struct volsnap_origin *o, struct bio *bio)
 {
 	unsigned long flags;
 
@@ -481,7 +502,7 @@ void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio)
 
 	if (!nowait && (!in_task() || irqs_disabled())) {
 		/* Cannot sleep here: a worker takes it from the start. */
-		defer(o, bio);
+		volsnap_cow_defer(o, bio);
 		return;
 	}
 	clone = bio_alloc_clone(bio->bi_bdev, bio, nowait ? GFP_NOWAIT : GFP_NOIO,
@@ -615,7 +636,7 @@ static int copy_run(struct cow_job *job)
 	struct volsnap_origin *o = job->o;
 	struct cow_slot *slot = job->slots;
 	sector_t start = slot[0].chunk << o->chunk_shift;
-	sector_t cs = volsnap_chunk_sectors(o);
+	sector_t cs = volsnap_chunk_sectors(o), end;
 	unsigned int sectors, i, n, got = 0;
 	struct cow_buf *buf;
 	int ret = 0;
@@ -631,8 +652,17 @@ static int copy_run(struct cow_job *job)
 		got = i + n;
 	}
 
-	/* Only the device's last chunk may be short. */
-	sectors = min_t(sector_t, job->nr * cs, o->nr_sectors - start);
+	/*
+	 * Only the device's last chunk may be short; an origin that shrank
+	 * since the instant cannot be read past its end (the snapshots that
+	 * lie past it are invalid, see volsnap_snapshot_shrunk()).
+	 */
+	end = min_t(sector_t, o->nr_sectors, bdev_nr_sectors(o->bdev.bdev));
+	if (start >= end) {
+		ret = -ERANGE;
+		goto free;
+	}
+	sectors = min_t(sector_t, job->nr * cs, end - start);
 	wait_event(o->buf_wq, (buf = buf_get(o)));
 	volsnap_debug_delay(&volsnap_debug_copy_delay_ms);
 	ret = job_io(job, buf, 0, o->bdev.bdev, start, sectors, REQ_OP_READ);
@@ -700,8 +730,12 @@ static void copy_work(struct work_struct *work)
 			continue;
 		}
 		if (!ret && !volsnap_chunkmap_add(&o->map, c, job->epoch,
-						  slot->store_chunk))
+						  slot->store_chunk)) {
+			/* Invalidated and pruned meanwhile: prune it too. */
+			if (!volsnap_snapshot_needed(o, before, job->epoch))
+				queue_work(system_unbound_wq, &o->prune_work);
 			continue;
+		}
 		if (!ret)
 			volsnap_store_free(o->store, slot->store_chunk);
 		/* The snapshots this copy would serve cannot be right. */
@@ -764,7 +798,8 @@ bool volsnap_cow_wait_staged(struct volsnap_origin *o, u64 first, u64 last)
 	bool found = false;
 	u64 c;
 
-	if (!atomic_read(&o->nr_staged))
+	/* Pairs with copy_work(): the caller reads the map after this. */
+	if (!atomic_read_acquire(&o->nr_staged))
 		return false;
 	for (c = first; c <= last; c++) {
 		if (!chunk_staged(o, c))

@@ -134,8 +134,9 @@ static struct volsnap_origin *part_find_rcu(struct bio *bio)
 
 	hash_for_each_possible_rcu(part_hash, o, part_hnode, disk_devt(disk)) {
 		p = o->bdev.bdev;
+		/* Its size now, not at the last instant: it may have grown. */
 		if (p->bd_disk != disk || p->bd_start_sect >= e ||
-		    p->bd_start_sect + o->nr_sectors <= s)
+		    p->bd_start_sect + bdev_nr_sectors(p) <= s)
 			continue;
 		if (!first || p->bd_start_sect < first->bdev.bdev->bd_start_sect)
 			first = o;
@@ -163,6 +164,34 @@ static void part_write(struct bio *piece, dev_t dev, sector_t start)
 		volsnap_hook_submit(piece);
 }
 
+/*
+ * Pieces of whole-disk writes in flight: they come from split_bs, which
+ * module exit frees only once none is left.
+ */
+static atomic_t whole_pieces = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(whole_pieces_wq);
+
+static void whole_piece_endio(struct bio *piece)
+{
+	struct bio *parent = piece->bi_private;
+
+	if (piece->bi_status && !parent->bi_status)
+		parent->bi_status = piece->bi_status;
+	bio_put(piece);
+	bio_endio(parent);
+	if (atomic_dec_and_test(&whole_pieces))
+		wake_up(&whole_pieces_wq);
+}
+
+/* Tie @piece to @parent as bio_chain() does, and count it until it ends. */
+static void whole_chain(struct bio *piece, struct bio *parent)
+{
+	piece->bi_private = parent;
+	piece->bi_end_io = whole_piece_endio;
+	bio_inc_remaining(parent);
+	atomic_inc(&whole_pieces);
+}
+
 static void whole_defer(struct bio *bio)
 {
 	unsigned long flags;
@@ -177,14 +206,15 @@ static void whole_defer(struct bio *bio)
  * A write to a whole disk: cut it at the bounds of the attached partitions
  * it meets. The parts outside them go on at once, each part inside one is
  * filtered as a write to it; the pieces are chained to @bio. Sleeps to
- * allocate (GFP_NOIO) unless REQ_NOWAIT; from atomic context, a worker
- * does it. Return true if the module took @bio, false if it meets no
- * attached partition (any more: what is left of it goes on).
+ * allocate (GFP_NOIO); from atomic context, a worker does it. A
+ * REQ_NOWAIT write fails with BLK_STS_AGAIN before any piece is sent (it
+ * may not complete in part), and a REQ_ATOMIC one that would need cutting
+ * with BLK_STS_NOTSUPP. Return true if the module took @bio, false if it
+ * meets no attached partition (any more: what is left of it goes on).
  */
 static bool whole_write(struct bio *bio)
 {
-	bool nowait = bio->bi_opf & REQ_NOWAIT;
-	gfp_t gfp = nowait ? GFP_NOWAIT : GFP_NOIO;
+	const gfp_t gfp = GFP_NOIO;
 	struct volsnap_origin *o;
 	sector_t start, end, s;
 	struct bio *piece;
@@ -197,23 +227,37 @@ static bool whole_write(struct bio *bio)
 		if (o) {
 			dev = o->dev;
 			start = o->bdev.bdev->bd_start_sect;
-			end = start + o->nr_sectors;
+			end = start + bdev_nr_sectors(o->bdev.bdev);
 		}
 		rcu_read_unlock();
 		if (!o)
 			return false;
-		if (!nowait && (!in_task() || irqs_disabled())) {
+		if (bio->bi_opf & REQ_NOWAIT) {
+			bio_wouldblock_error(bio);
+			return true;
+		}
+		if (!in_task() || irqs_disabled()) {
 			whole_defer(bio);
 			return true;
 		}
+		/* The pieces are not polled; the submitter polls @bio. */
+		bio_clear_polled(bio);
 
 		s = bio->bi_iter.bi_sector;
+#ifdef REQ_ATOMIC
+		if ((bio->bi_opf & REQ_ATOMIC) &&
+		    (s < start || bio_end_sector(bio) > end)) {
+			bio->bi_status = BLK_STS_NOTSUPP;
+			bio_endio(bio);
+			return true;
+		}
+#endif
 		if (s < start) {
 			/* Before the partition: no other one is (the first). */
 			piece = bio_split(bio, start - s, gfp, &split_bs);
 			if (IS_ERR_OR_NULL(piece))
 				goto fail;
-			bio_chain(piece, bio);
+			whole_chain(piece, bio);
 			volsnap_hook_submit(piece);
 			continue;
 		}
@@ -224,7 +268,7 @@ static bool whole_write(struct bio *bio)
 			piece = bio_split(bio, end - s, gfp, &split_bs);
 		if (IS_ERR_OR_NULL(piece))
 			goto fail;
-		bio_chain(piece, bio);
+		whole_chain(piece, bio);
 		part_write(piece, dev, start);
 		if (last) {
 			bio_endio(bio);
@@ -232,8 +276,8 @@ static bool whole_write(struct bio *bio)
 		}
 	}
 fail:
-	/* Only a REQ_NOWAIT write fails to allocate: it may be retried. */
-	bio->bi_status = nowait ? BLK_STS_AGAIN : BLK_STS_IOERR;
+	/* GFP_NOIO from a bioset does not fail; bio_split() may refuse. */
+	bio->bi_status = BLK_STS_IOERR;
 	bio_endio(bio);
 	return true;
 }
@@ -371,10 +415,14 @@ static void gate_open(struct volsnap_origin *o)
 	bio_list_init(&o->held);
 	spin_unlock_irq(&o->gate_lock);
 
-	/* In arrival order; the gate cannot close again meanwhile (mutex). */
+	/*
+	 * In arrival order, to a worker: the thaw (the watchdog's too) must
+	 * not wait for their copies. Each holds its reference: the next
+	 * instant waits for them.
+	 */
 	while ((bio = bio_list_pop(&held))) {
 		percpu_ref_get(&o->inflight);
-		volsnap_cow_write(o, bio);
+		volsnap_cow_defer(o, bio);
 	}
 }
 
@@ -552,6 +600,17 @@ void volsnap_origin_release_owner(const void *owner)
 	mutex_unlock(&origins_lock);
 }
 
+static bool disk_has_partitions(struct gendisk *disk)
+{
+	unsigned long idx = 0;
+	void *part;
+
+	rcu_read_lock();
+	part = xa_find_after(&disk->part_tbl, &idx, ULONG_MAX, XA_PRESENT);
+	rcu_read_unlock();
+	return part;
+}
+
 /**
  * volsnap_origin_snapshot() - take a snapshot
  * @o: the origin.
@@ -578,6 +637,10 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 		return -EBUSY;
 	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
 		return -EMLINK;
+	/* Partitions made on a whole-disk origin: writes to them bypass it. */
+	if (!bdev_is_partition(o->bdev.bdev) &&
+	    disk_has_partitions(o->bdev.bdev->bd_disk))
+		return -EXDEV;
 
 	/* Everything that can be prepared is prepared before the hold. */
 	if (frozen)	/* allocations must not wait for writes we hold */
@@ -707,17 +770,6 @@ fail:
 	return NULL;
 }
 
-static bool disk_has_partitions(struct gendisk *disk)
-{
-	unsigned long idx = 0;
-	void *part;
-
-	rcu_read_lock();
-	part = xa_find_after(&disk->part_tbl, &idx, ULONG_MAX, XA_PRESENT);
-	rcu_read_unlock();
-	return part;
-}
-
 /**
  * volsnap_origin_attach() - start tracking a device
  * @dev: the origin.
@@ -788,6 +840,7 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 	 * each snapshot, not for raw writes (Documentation/volsnap.rst).
 	 */
 	volsnap_hook_sync();
+	flush_workqueue(whole_wq);	/* whole-disk writes deferred before */
 	if (queue_is_mq(bdev_get_queue(bdev)))
 		volsnap_drain_queue(bdev_get_queue(bdev));
 
@@ -878,10 +931,15 @@ static void poll_fn(struct work_struct *work)
 	struct volsnap_origin *o, *tmp;
 
 	mutex_lock(&volsnap_ctl_mutex);
-	/* Shrunk below its images: they would read past its end. */
-	list_for_each_entry(o, &origins, node)
+	list_for_each_entry(o, &origins, node) {
+		/* Shrunk below its images: they would read past its end. */
 		if (bdev_nr_sectors(o->bdev.bdev) < o->nr_sectors)
 			volsnap_snapshot_shrunk(o, bdev_nr_sectors(o->bdev.bdev));
+		/* A whole disk that gained partitions: they bypass it. */
+		if (!bdev_is_partition(o->bdev.bdev) &&
+		    disk_has_partitions(o->bdev.bdev->bd_disk))
+			volsnap_snapshot_invalidate(o, 0, U32_MAX, -EXDEV);
+	}
 restart:
 	list_for_each_entry_safe(o, tmp, &origins, node) {
 		if (!bdev_gone(o->bdev.bdev) && !bdev_gone(o->store->dev.bdev))
@@ -907,7 +965,8 @@ int volsnap_origin_init(void)
 	ret = bioset_init(&split_bs, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
 	if (ret)
 		return ret;
-	whole_wq = alloc_workqueue("volsnap-whole", WQ_MEM_RECLAIM, 0);
+	whole_wq = alloc_workqueue("volsnap-whole", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				   0);
 	if (!whole_wq) {
 		bioset_exit(&split_bs);
 		return -ENOMEM;
@@ -920,5 +979,8 @@ void volsnap_origin_exit(void)
 {
 	cancel_delayed_work_sync(&poll_work);
 	destroy_workqueue(whole_wq);
+	/* Pieces complete after their origin is gone: wait for the last. */
+	wait_event(whole_pieces_wq, !atomic_read(&whole_pieces));
+	synchronize_rcu();	/* whole_piece_endio() runs to its end */
 	bioset_exit(&split_bs);
 }

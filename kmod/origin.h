@@ -215,6 +215,7 @@ void volsnap_gate_exit(struct volsnap_origin *o);
 int volsnap_cow_init(struct volsnap_origin *o);
 void volsnap_cow_exit(struct volsnap_origin *o);
 void volsnap_cow_write(struct volsnap_origin *o, struct bio *bio);
+void volsnap_cow_defer(struct volsnap_origin *o, struct bio *bio);
 bool volsnap_cow_wait_staged(struct volsnap_origin *o, u64 first, u64 last);
 
 #endif /* VOLSNAP_ORIGIN_H */

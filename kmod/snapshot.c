@@ -541,7 +541,9 @@ void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 		changed = true;
 		pr_warn_ratelimited("%pg: snapshot %u (volsnap%d) is invalid: %s (%d)\n",
 				    o->bdev.bdev, s->epoch, s->index,
-				    error == -ENOSPC ? "store full" : "copy failed",
+				    error == -ENOSPC ? "store full" :
+				    error == -EXDEV ? "partitions added to the origin" :
+				    "copy failed",
 				    error);
 	}
 	spin_unlock(&o->snap_lock);

@@ -19,6 +19,7 @@ static const struct errmsg create_errors[] = {
 	{ EMLINK, "snapshot limit reached (delete a snapshot first)" },
 	{ ETIMEDOUT, "hold limit reached, the origin was thawed" },
 	{ EBUSY, "frozen (use --frozen, or thaw it first)" },
+	{ EXDEV, "the whole-disk origin has partitions now: attach a partition" },
 	{ 0, NULL },
 };
 
@@ -27,6 +28,7 @@ static const struct errmsg create_frozen_errors[] = {
 	{ EMLINK, "snapshot limit reached (delete a snapshot first)" },
 	{ ETIMEDOUT, "hold limit reached, the origin was thawed" },
 	{ EINVAL, "not frozen (run 'snapctl freeze' first)" },
+	{ EXDEV, "the whole-disk origin has partitions now: attach a partition" },
 	{ 0, NULL },
 };
 

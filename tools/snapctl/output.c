@@ -142,6 +142,8 @@ const char *snap_reason(const struct volsnap_snapshot_info *si)
 		return "I/O error while copying";
 	case ERANGE:
 		return "origin shrank";
+	case EXDEV:
+		return "partitions added";
 	default:
 		return strerror(-si->error);
 	}
