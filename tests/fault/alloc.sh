@@ -21,6 +21,8 @@ FW=../fault/_faultwrite
 FS=/sys/kernel/debug/failslab
 FP=/sys/kernel/debug/fail_page_alloc
 CGROOT=/sys/fs/cgroup
+DIRTY=
+DIRTY_BG=
 CG=$CGROOT/vsfault
 MOUNTED=
 
@@ -31,6 +33,8 @@ cleanup() {
 	done
 	[ -d "$CG" ] && rmdir "$CG" 2>/dev/null
 	[ -n "$MOUNTED" ] && umount "$CGROOT" 2>/dev/null
+	[ -n "$DIRTY" ] && echo "$DIRTY" > /proc/sys/vm/dirty_ratio
+	[ -n "$DIRTY_BG" ] && echo "$DIRTY_BG" > /proc/sys/vm/dirty_background_ratio
 	quiet_detach "$ORIGIN"
 }
 trap cleanup EXIT
@@ -98,6 +102,14 @@ if ! grep -q "^cgroup2 $CGROOT " /proc/mounts; then
 	mkdir -p "$CGROOT"
 	mount -t cgroup2 none "$CGROOT" 2>/dev/null && MOUNTED=1
 fi
+# A block device's page cache has no per-cgroup writeback: without a low
+# global dirty limit the cgroup fills with dirty pages it cannot reclaim
+# and the OOM killer takes the writer, attached or not (seen on 6.12 with
+# nothing but the origin attached). 2 MiB of dirty data at most.
+DIRTY=$(cat /proc/sys/vm/dirty_ratio)
+DIRTY_BG=$(cat /proc/sys/vm/dirty_background_ratio)
+echo 2097152 > /proc/sys/vm/dirty_bytes
+echo 1048576 > /proc/sys/vm/dirty_background_bytes
 if grep -qw memory "$CGROOT/cgroup.controllers" 2>/dev/null &&
    echo +memory > "$CGROOT/cgroup.subtree_control" && mkdir "$CG" &&
    echo 16M > "$CG/memory.max"; then
