@@ -64,11 +64,7 @@ check "snapshot 1 is still exact" $VSDATA verify "$img1" 0 32M 1
 # Shrink to 40 MiB: below snapshot 2, above snapshot 1.
 truncate -s 40M "$IMG"
 losetup -c "$LOOP"
-i=0
-while [ "$(snap_field "$LOOP" "$id2" state)" = valid ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_invalid "$LOOP" "$id2"
 is "snapshot 2 is invalid once the origin shrinks below it" \
 	"$(snap_field "$LOOP" "$id2" state)" invalid
 is "with reason 'origin shrank'" "$(snap_field "$LOOP" "$id2" reason)" \

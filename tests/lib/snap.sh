@@ -107,6 +107,16 @@ snap_field() {
 		jq -r --argjson id "$2" ".snapshots[] | select(.id == \$id) | .$3"
 }
 
+# wait_invalid ORIGIN ID - wait up to 5 s for snapshot ID to leave the
+# state "valid" (the poll marks snapshots invalid within a second).
+wait_invalid() {
+	_i=0
+	while [ "$(snap_field "$1" "$2" state)" = valid ] && [ "$_i" -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
 # status_field ORIGIN FIELD - a field of .origin in `snapctl -J status`.
 status_field() {
 	snapctl -J status "$1" 2>/dev/null | jq -r ".origin[\"$2\"]"

@@ -29,11 +29,7 @@ is "its snapshot is valid" "$(snap_field "$SCRATCH1" "$id" state)" valid
 
 printf 'label: dos\n,64M\n' | sfdisk -q "$SCRATCH1" > /dev/null 2>&1
 mdev -s
-i=0
-while [ "$(snap_field "$SCRATCH1" "$id" state)" = valid ] && [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+wait_invalid "$SCRATCH1" "$id"
 is "a partition appears: the snapshot is invalid" \
 	"$(snap_field "$SCRATCH1" "$id" state)" invalid
 is "with reason 'partitions added'" "$(snap_field "$SCRATCH1" "$id" reason)" \

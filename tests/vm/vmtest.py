@@ -290,12 +290,8 @@ def parse_size(s):
     return int(s[:-1]) * mult[s[-1]] if s[-1] in mult else int(s)
 
 
-def boot(k, cpio, tests, res, args, last_try=True, accel=None):
-    """Boot kernel k with the initramfs; parse results into res. Return
-    False, recording nothing, if the kernel died or hung before /init and
-    this is not the last try."""
-    workdir = tempfile.mkdtemp(prefix="volsnap-vm-", dir=args.workdir)
-    disks = args.crash_disks or make_disks(workdir, args.disk)
+def qemu_cmd(k, cpio, disks, args, accel=None, cache=None, extra=""):
+    """QEMU's command line for a test boot of kernel k."""
     # Under TCG, guest time is host time: a vCPU thread the host does not
     # run for 20 s looks like a CPU stuck in the kernel to the soft-lockup
     # and RCU-stall detectors (seen: a 26 s "soft lockup" in clear_page).
@@ -304,6 +300,8 @@ def boot(k, cpio, tests, res, args, last_try=True, accel=None):
     append = "console=ttyS0 panic=-1 oops=panic loglevel=4 " \
              "printk.devkmsg=on rdinit=/init watchdog_thresh=30 " \
              "rcupdate.rcu_cpu_stall_timeout=60 " + args.append
+    if extra:
+        append += " " + extra
     if k.name == "debug":
         # ACPI's PCI routing (_PRT) runs AML loops that time out under
         # KASAN on TCG; route PCI interrupts without it.
@@ -312,7 +310,17 @@ def boot(k, cpio, tests, res, args, last_try=True, accel=None):
            "-smp", str(args.cpus), "-nographic", "-no-reboot",
            "-kernel", k.vmlinuz, "-initrd", cpio, "-append", append]
     for d in disks:
-        cmd += ["-drive", f"file={d},if=virtio,format=raw,cache={args.cache}"]
+        cmd += ["-drive", f"file={d},if=virtio,format=raw,cache={cache or args.cache}"]
+    return cmd
+
+
+def boot(k, cpio, tests, res, args, last_try=True, accel=None):
+    """Boot kernel k with the initramfs; parse results into res. Return
+    False, recording nothing, if the kernel died or hung before /init and
+    this is not the last try."""
+    workdir = tempfile.mkdtemp(prefix="volsnap-vm-", dir=args.workdir)
+    disks = args.crash_disks or make_disks(workdir, args.disk)
+    cmd = qemu_cmd(k, cpio, disks, args, accel=accel)
     log(f"booting {k.name} ({k.abi}) with {len(tests)} tests"
         + (f" (-accel {accel})" if accel else ""))
     t0 = time.time()
@@ -466,17 +474,7 @@ def crash_marks(tests):
 def crash_qemu(k, cpio, disks, args, extra):
     """QEMU's command line for a crash boot: boot()'s, with the disks given,
     cache=CRASH_CACHE and extra on the kernel command line."""
-    append = "console=ttyS0 panic=-1 oops=panic loglevel=4 " \
-             "printk.devkmsg=on rdinit=/init watchdog_thresh=30 " \
-             "rcupdate.rcu_cpu_stall_timeout=60 " + args.append + " " + extra
-    if k.name == "debug":
-        append += " acpi=noirq"
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(args.memory),
-           "-smp", str(args.cpus), "-nographic", "-no-reboot",
-           "-kernel", k.vmlinuz, "-initrd", cpio, "-append", append]
-    for d in disks:
-        cmd += ["-drive", f"file={d},if=virtio,format=raw,cache={CRASH_CACHE}"]
-    return cmd
+    return qemu_cmd(k, cpio, disks, args, cache=CRASH_CACHE, extra=extra)
 
 
 def crash_load(k, cpio, name, timeout, disks, delay, label, extra, res, args,
