@@ -18,6 +18,12 @@
  *                                         1 MiB, generations from GEN0 up)
  *                                         for SECONDS, then verify the range
  *                                         holds exactly what was written
+ *   _vsdata hold DEV START LEN SECONDS    open DEV once, print "open", then
+ *                                         read 64 KiB at random places in
+ *                                         [START, START+LEN) through that one
+ *                                         file until SECONDS pass ("ok") or
+ *                                         a read fails (its errno name, or
+ *                                         "EOF" for a read of 0 bytes)
  *   _vsdata nocap CMD [ARGS]              run CMD as root without
  *                                         CAP_SYS_ADMIN (dropped from the
  *                                         bounding set too, so exec does not
@@ -72,6 +78,7 @@ static int bad_usage(void)
 		"       _vsdata read DEV START LEN\n"
 		"       _vsdata try-write DEV\n"
 		"       _vsdata churn DEV START LEN SECONDS GEN0\n"
+		"       _vsdata hold DEV START LEN SECONDS\n"
 		"       _vsdata nocap CMD [ARGS]\n"
 		"       _vsdata nobody CMD [ARGS]\n");
 	return 2;
@@ -177,6 +184,43 @@ static int cmd_read(const char *dev, u64 start, u64 len)
 	free(buf);
 	printf("%s\n", err ? errname(err) : "ok");
 	return err ? 1 : 0;
+}
+
+static int cmd_hold(const char *dev, u64 start, u64 len,
+		    unsigned int seconds)
+{
+	size_t bytes = 64 * 1024;
+	u64 end = vs_now_ns() + seconds * 1000000000ULL;
+	void *buf = stamp_alloc(bytes);
+	int fd = open_dev(dev, O_RDONLY);
+	struct stamp_rng rng;
+	const char *what = "ok";
+
+	if (fd < 0 || !buf || len < bytes) {
+		printf("%s\n", fd < 0 ? "open-failed" : "usage");
+		free(buf);
+		return 1;
+	}
+	printf("open\n");
+	fflush(stdout);
+	stamp_rng_init(&rng, seed());
+	while (vs_now_ns() < end) {
+		off_t at = start + stamp_rng_range(&rng, 0, len / bytes - 1) * bytes;
+		ssize_t r = pread(fd, buf, bytes, at);
+
+		if (r < 0) {
+			what = errname(errno);
+			break;
+		}
+		if (r == 0) {
+			what = "EOF";
+			break;
+		}
+	}
+	close(fd);
+	free(buf);
+	printf("%s\n", what);
+	return strcmp(what, "ok") ? 1 : 0;
 }
 
 static int cmd_try_write(const char *dev)
@@ -324,6 +368,8 @@ int main(int argc, char **argv)
 		}
 		return cmd_verify(argv[2], start, len, gen);
 	}
+	if (!strcmp(cmd, "hold") && argc == 6)
+		return cmd_hold(argv[2], start, len, strtoul(argv[5], NULL, 0));
 	if (!strcmp(cmd, "churn") && argc == 7)
 		return cmd_churn(argv[2], start, len, strtoul(argv[5], NULL, 0),
 				 strtoul(argv[6], NULL, 0));
