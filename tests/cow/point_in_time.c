@@ -30,6 +30,7 @@
 #define TEST_TIMEOUT_DEFAULT 1800
 
 #define MIB_SECT	2048ULL
+#define TAIL_SECT	(4 * MIB_SECT)	/* the device's last 4 MiB */
 
 /*
  * The debug profile (KASAN, lockdep) stamps half the region and runs a
@@ -45,7 +46,6 @@ static unsigned int ops(unsigned int count)
 {
 	return vs_scaled(count, count / 4);
 }
-#define TAIL_SECT	(4 * MIB_SECT)	/* the device's last 4 MiB */
 
 FIXTURE(pit) {
 	int ctl;
