@@ -1693,11 +1693,10 @@ static void step(void)
 static unsigned long iterations(void)
 {
 	const char *e = getenv("VS_FUZZ_ITERS");
-	const char *k = getenv("VS_KERNEL");
 
 	if (e && *e)
 		return strtoul(e, NULL, 0);
-	return k && !strcmp(k, "debug") ? 300 : 1500;
+	return vs_scaled(1500, 300);
 }
 
 /* The lines of a kmemleak report that name a leaked object. */

@@ -23,9 +23,14 @@
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT 1800
 
-#define REGION		(64 * 2048ULL)	/* 64 MiB in sectors */
+/*
+ * The region (in sectors) and the requests per round: 64 MiB and 40, or
+ * 16 MiB and 20 under the debug profile (KASAN, lockdep), with the same
+ * ten snapshots and chunk sizes.
+ */
+#define REGION		(vs_scaled(64, 16) * 2048ULL)
 #define NSNAP		10
-#define ROUND_OPS	40
+#define ROUND_OPS	((unsigned int)vs_scaled(40, 20))
 /* Discards are left out: the VM's disks ignore them (see point_in_time). */
 #define KINDS		(WL_ALL_WRITES | WL_ALL_ZEROING)
 

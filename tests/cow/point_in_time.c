@@ -32,6 +32,21 @@
 #define MIB_SECT	2048ULL
 #define TAIL_SECT	(4 * MIB_SECT)	/* the device's last 4 MiB */
 
+/*
+ * The debug profile (KASAN, lockdep) stamps half the region and runs a
+ * quarter of the requests: the same kinds of request, chunk sizes and
+ * device edges, a quarter of the data to verify.
+ */
+static unsigned int region_mib(unsigned int mib)
+{
+	return vs_scaled(mib, mib / 2);
+}
+
+static unsigned int ops(unsigned int count)
+{
+	return vs_scaled(count, count / 4);
+}
+
 FIXTURE(pit) {
 	int ctl;
 	int img;
@@ -106,7 +121,7 @@ static void start(struct __test_metadata *_metadata, pit_t *self,
 {
 	struct wl *w = &self->w;
 
-	self->n = mib * MIB_SECT;
+	self->n = region_mib(mib) * MIB_SECT;
 	self->tail = tail;
 	ASSERT_EQ(0, wl_fill(w, 0, self->n, 1));
 	if (tail)
@@ -183,57 +198,57 @@ TEST_F(pit, fresh_image_equals_origin)
 
 TEST_F(pit, aligned_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_ALIGNED), 300,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_ALIGNED), ops(300),
 		  "4K-aligned writes");
-	EXPECT_EQ(300, self->w.done[WL_ALIGNED]);
+	EXPECT_EQ(ops(300), self->w.done[WL_ALIGNED]);
 }
 
 TEST_F(pit, unaligned_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_UNALIGNED), 300,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_UNALIGNED), ops(300),
 		  "512-aligned, not 4K-aligned writes");
-	EXPECT_EQ(300, self->w.done[WL_UNALIGNED]);
+	EXPECT_EQ(ops(300), self->w.done[WL_UNALIGNED]);
 }
 
 TEST_F(pit, subchunk_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_SUBCHUNK), 300,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_SUBCHUNK), ops(300),
 		  "sub-chunk writes");
-	EXPECT_EQ(300, self->w.done[WL_SUBCHUNK]);
+	EXPECT_EQ(ops(300), self->w.done[WL_SUBCHUNK]);
 }
 
 TEST_F(pit, chunk_spanning_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_SPANNING), 300,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_SPANNING), ops(300),
 		  "chunk-spanning writes");
-	EXPECT_EQ(300, self->w.done[WL_SPANNING]);
+	EXPECT_EQ(ops(300), self->w.done[WL_SPANNING]);
 }
 
 TEST_F(pit, large_multichunk_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_LARGE), 40,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_LARGE), ops(40),
 		  "large multi-chunk writes");
-	EXPECT_EQ(40, self->w.done[WL_LARGE]);
+	EXPECT_EQ(ops(40), self->w.done[WL_LARGE]);
 }
 
 TEST_F(pit, buffered_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_BUFFERED), 200,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_BUFFERED), ops(200),
 		  "buffered writes + fdatasync");
-	EXPECT_EQ(200, self->w.done[WL_BUFFERED]);
+	EXPECT_EQ(ops(200), self->w.done[WL_BUFFERED]);
 }
 
 TEST_F(pit, fua_writes_keep_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_FUA), 200,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_FUA), ops(200),
 		  "RWF_DSYNC (FUA) writes");
-	EXPECT_EQ(200, self->w.done[WL_FUA]);
+	EXPECT_EQ(ops(200), self->w.done[WL_FUA]);
 }
 
 TEST_F(pit, write_zeroes_keep_image)
 {
 	run_kinds(_metadata, self, variant,
-		  WL_BIT(WL_ZEROOUT) | WL_BIT(WL_FALLOC_ZERO), 200,
+		  WL_BIT(WL_ZEROOUT) | WL_BIT(WL_FALLOC_ZERO), ops(200),
 		  "BLKZEROOUT and fallocate zero-range");
 	/* Both must have run, or the test proved nothing about them. */
 	EXPECT_LT(0, self->w.done[WL_ZEROOUT]);
@@ -242,7 +257,7 @@ TEST_F(pit, write_zeroes_keep_image)
 
 TEST_F(pit, punch_hole_keeps_image)
 {
-	run_kinds(_metadata, self, variant, WL_BIT(WL_PUNCH), 100,
+	run_kinds(_metadata, self, variant, WL_BIT(WL_PUNCH), ops(100),
 		  "fallocate punch-hole");
 	if (!self->w.done[WL_PUNCH])
 		SKIP(return, "the origin has no write-zeroes with unmap");
@@ -275,9 +290,9 @@ TEST_F(pit, mixed_requests_and_device_edges_keep_image)
 	int ret;
 
 	start(_metadata, self, variant, 128, true);
-	ret = wl_random(w, WL_ALL, 0, self->n, 400);
+	ret = wl_random(w, WL_ALL, 0, self->n, ops(400));
 	if (!ret)
-		ret = wl_random(w, WL_ALL, t, TAIL_SECT, 60);
+		ret = wl_random(w, WL_ALL, t, TAIL_SECT, ops(60));
 	/* The device's first and last sectors and its last chunk. */
 	if (!ret)
 		ret = wl_at(w, WL_UNALIGNED, 0, 1);
@@ -360,12 +375,12 @@ TEST_F(pit, discard_keeps_image)
 	w->discard_zeroes = true;
 	self->origin = self->nullb;
 	start(_metadata, self, variant, 64, true);
-	ret = wl_random(w, WL_BIT(WL_DISCARD), 0, self->n, 100);
+	ret = wl_random(w, WL_BIT(WL_DISCARD), 0, self->n, ops(100));
 	if (!ret)
-		ret = wl_random(w, WL_ALL, 0, self->n, 100);
+		ret = wl_random(w, WL_ALL, 0, self->n, ops(100));
 	if (!ret)
 		ret = wl_random(w, WL_BIT(WL_DISCARD), w->dev_sectors - TAIL_SECT,
-				TAIL_SECT, 20);
+				TAIL_SECT, ops(20));
 	if (ret)
 		TH_LOG("%s failed: %s", w->last, strerror(-ret));
 	ASSERT_EQ(0, ret);

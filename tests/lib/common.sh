@@ -41,4 +41,11 @@ vs_loaded() { grep -q '^volsnap ' /proc/modules; }
 vs_load() { vs_loaded || insmod "$VS_KO"; }
 vs_unload() { ! vs_loaded || rmmod volsnap; }
 
+# The test profile (VS_PROFILE, set by the runner): "debug" on the debug
+# kernel (KASAN, lockdep), where tests shrink regions and rounds but keep
+# every code path; "full" elsewhere. vs_scaled FULL DEBUG prints the value
+# for the profile.
+vs_debug_profile() { [ "${VS_PROFILE:-full}" = debug ]; }
+vs_scaled() { if vs_debug_profile; then echo "$2"; else echo "$1"; fi; }
+
 tap_done() { exit "$_tap_failed"; }

@@ -14,10 +14,18 @@
 # XFS: the freeze that snapshot creation does leaves a dirty (covered) log,
 # which xfs_repair -n refuses to ignore, so the image is copied to a scratch
 # disk, mounted there once to replay the log, then checked with -n.
+#
+# The filesystem fills the origin's first FS_MIB (300) MiB, not the whole
+# disk: the smallest xfs that mkfs.xfs makes, and all that the scenario
+# writes; the xfs check copies that much of each image, not 1 GiB. The
+# debug profile writes a third of the files and a quarter of fio's data.
 # shellcheck shell=dash
 
 FS_MNT=/mnt/vs-origin
 FS_IMNT=/mnt/vs-image
+FS_MIB=300
+FS_FILES=$(vs_scaled 30 10)
+FS_FIO_SIZE=$(vs_scaled 32m 8m)
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 fs_cleanup() {
@@ -45,7 +53,8 @@ fs_check_image() {
 		e2fsck -fn "$1"
 		;;
 	xfs)
-		dd if="$1" of="$SCRATCH2" bs=1M conv=fsync 2>/dev/null &&
+		dd if="$1" of="$SCRATCH2" bs=1M count=$FS_MIB conv=fsync \
+			2>/dev/null &&
 		mount -t xfs -o nouuid "$SCRATCH2" "$FS_IMNT" &&
 		umount "$FS_IMNT" &&
 		xfs_repair -n "$SCRATCH2"
@@ -66,7 +75,7 @@ fs_populate() {
 	while [ $_d -lt 10 ]; do
 		mkdir -p "$FS_MNT/tree/d$_d"
 		_f=0
-		while [ $_f -lt 30 ]; do
+		while [ $_f -lt "$FS_FILES" ]; do
 			dd if=/dev/urandom of="$FS_MNT/tree/d$_d/f$_f" bs=1k \
 				count=$(((_d * 30 + _f) * 37 % 400 + 1)) 2>/dev/null
 			_f=$((_f + 1))
@@ -88,7 +97,7 @@ fs_churn() {
 	while [ -e /tmp/fs.run ]; do
 		_i=$((_i + 1))
 		_p="$FS_MNT/tree/d$((_i % 10))"
-		_f="$_p/f$((_i * 7 % 30))"
+		_f="$_p/f$((_i * 7 % FS_FILES))"
 		case $((_i % 5)) in
 		0) dd if=/dev/urandom of="$_f" bs=4k count=8 seek=$((_i % 4)) \
 			conv=notrunc 2>/dev/null ;;
@@ -113,8 +122,8 @@ fs_suite() {
 	tap_plan 17
 
 	case $FS_TYPE in
-	ext4) mkfs.ext4 -q -F "$ORIGIN" > /dev/null 2>&1 ;;
-	xfs) mkfs.xfs -q -f "$ORIGIN" > /dev/null 2>&1 ;;
+	ext4) mkfs.ext4 -q -F "$ORIGIN" ${FS_MIB}M > /dev/null 2>&1 ;;
+	xfs) mkfs.xfs -q -f -d size=${FS_MIB}m "$ORIGIN" > /dev/null 2>&1 ;;
 	esac
 	check "mkfs.$FS_TYPE and mount the origin" mount -t "$FS_TYPE" "$ORIGIN" "$FS_MNT"
 	check "attach the mounted origin" snapctl attach "$ORIGIN" --store "$STORE"
@@ -129,7 +138,7 @@ fs_suite() {
 	fs_churn &
 	churn=$!
 	mkdir -p "$FS_MNT/fio"
-	fio --name=fsload --directory="$FS_MNT/fio" --size=32m --bs=4k \
+	fio --name=fsload --directory="$FS_MNT/fio" --size="$FS_FIO_SIZE" --bs=4k \
 		--rw=randwrite --ioengine=libaio --iodepth=8 --direct=1 \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 \
 		--output=/tmp/fs.fio > /dev/null 2>&1 &

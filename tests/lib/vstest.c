@@ -41,3 +41,15 @@ int vs_drop_sys_admin(void)
 		return -errno;
 	return 0;
 }
+
+bool vs_debug_profile(void)
+{
+	const char *p = getenv("VS_PROFILE");
+
+	return p && !strcmp(p, "debug");
+}
+
+unsigned long vs_scaled(unsigned long full, unsigned long debug)
+{
+	return vs_debug_profile() ? debug : full;
+}

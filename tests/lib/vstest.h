@@ -21,4 +21,13 @@ int vs_ctl_open(void);
 /* Drop CAP_SYS_ADMIN from this process's effective set; 0 or -errno. */
 int vs_drop_sys_admin(void);
 
+/*
+ * The test profile, VS_PROFILE in the environment: "debug" on the debug
+ * kernel (KASAN, lockdep), where tests shrink their regions and rounds but
+ * keep every code path; "full" elsewhere (Documentation/testing.rst).
+ */
+bool vs_debug_profile(void);
+/* full, or debug under the debug profile. */
+unsigned long vs_scaled(unsigned long full, unsigned long debug);
+
 #endif

@@ -19,11 +19,8 @@
 . ../lib/snap.sh
 
 # The debug kernel (KASAN) runs a cycle several times slower.
-if [ "${VS_KERNEL:-}" = debug ]; then
-	LOADS=${VS_CYCLES:-10}; SNAPS=${VS_CYCLES:-3}
-else
-	LOADS=${VS_CYCLES:-30}; SNAPS=${VS_CYCLES:-5}
-fi
+LOADS=${VS_CYCLES:-$(vs_scaled 30 10)}
+SNAPS=${VS_CYCLES:-$(vs_scaled 5 3)}
 DELAYED=2
 FIO=
 READER=

@@ -12,8 +12,8 @@
 # Layout of the origin (generations of _vsdata stamps):
 #   [0, A)       A = a bit more than half the store: gen 1, then 2, then 3
 #   [A, 16M)     gen 1
-#   [16M, 48M)   gen 1, then 4 (more than the whole store)
-#   [48M, 64M)   gen 1
+#   [16M, 32M)   gen 1, then 4 (twice the whole store)
+#   [32M, 48M)   gen 1
 # shellcheck shell=dash
 . ../lib/common.sh
 . ../lib/snap.sh
@@ -43,8 +43,8 @@ used_below() {
 verify_origin() {
 	$VSDATA verify "$ORIGIN" 0 "$A" "$1" &&
 	$VSDATA verify "$ORIGIN" "$A" $((16 * 1048576 - A)) 1 &&
-	$VSDATA verify "$ORIGIN" 16M 32M "$2" &&
-	$VSDATA verify "$ORIGIN" 48M 16M 1
+	$VSDATA verify "$ORIGIN" 16M 16M "$2" &&
+	$VSDATA verify "$ORIGIN" 32M 16M 1
 }
 
 scenario() {
@@ -52,7 +52,7 @@ scenario() {
 	bytes=$2
 	quiet_detach "$ORIGIN"
 	wipe "$SMALL"
-	$VSDATA fill "$ORIGIN" 0 64M 1
+	$VSDATA fill "$ORIGIN" 0 48M 1
 	check "[$cs] attach with an 8 MiB store" \
 		snapctl attach "$ORIGIN" --store "$SMALL" --chunk-size "$cs"
 	size=$(status_field "$ORIGIN" store-size)
@@ -83,7 +83,7 @@ scenario() {
 		"$($VSDATA read "$img2" 0 64K)" EIO
 	is "[$cs] snapshot 1, whose copies were made, stays valid" \
 		"$(snap_field "$ORIGIN" "$id1" state)" valid
-	check "[$cs] and reads its instant exactly" $VSDATA verify "$img1" 0 64M 1
+	check "[$cs] and reads its instant exactly" $VSDATA verify "$img1" 0 48M 1
 
 	# No cascade: the copies only the invalid snapshot 2 read are freed,
 	# so new chunks that fit their room are copied for snapshot 1.
@@ -94,10 +94,10 @@ scenario() {
 	check "[$cs] writing new chunks that fit the freed room succeeds" \
 		$VSDATA fill "$ORIGIN" 16M "$Z" 4
 	is "[$cs] snapshot 1 stays valid" "$(snap_field "$ORIGIN" "$id1" state)" valid
-	check "[$cs] and reads its instant exactly" $VSDATA verify "$img1" 0 64M 1
+	check "[$cs] and reads its instant exactly" $VSDATA verify "$img1" 0 48M 1
 
-	check "[$cs] writing 32 MiB of new chunks succeeds" \
-		$VSDATA fill "$ORIGIN" 16M 32M 4
+	check "[$cs] writing 16 MiB of new chunks succeeds" \
+		$VSDATA fill "$ORIGIN" 16M 16M 4
 	check "[$cs] the origin holds exactly what was written" verify_origin 3 4
 	is "[$cs] snapshot 1 is now invalid" "$(snap_field "$ORIGIN" "$id1" state)" invalid
 	is "[$cs] with reason 'store full'" \
@@ -116,7 +116,7 @@ scenario() {
 	check "[$cs] and reads its instant exactly" sh -c "
 		$VSDATA verify $img3 0 $A 3 &&
 		$VSDATA verify $img3 $A $((16 * 1048576 - A)) 1 &&
-		$VSDATA verify $img3 16M 32M 4 && $VSDATA verify $img3 48M 16M 1"
+		$VSDATA verify $img3 16M 16M 4 && $VSDATA verify $img3 32M 16M 1"
 	check "[$cs] detach --force" snapctl detach "$ORIGIN" --force
 }
 
