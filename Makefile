@@ -11,7 +11,7 @@
 #   make bench           boot a VM and benchmark volsnap against the raw disk and
 #                        dm-snapshot (tests/bench/run; results in bench-out/DATE/)
 #   make soak            boot a VM for 30 minutes of I/O with verification and
-#                        snapshot churn (tests/soak/run; Documentation/soak/DATE.md)
+#                        snapshot churn (tests/soak/run; Documentation/soak/DATE-Nmin.md)
 #
 # The module is built in a per-kernel directory under build/, so one tree
 # serves several kernels without rebuilds stepping on each other.
