@@ -256,7 +256,8 @@ churn_worker() {
 			fi
 		elif [ "$live" -eq 0 ] ||
 		     { [ "$mode" = up ] && [ "$r" -lt 90 ]; } ||
-		     { [ "$mode" = down ] && [ "$r" -lt 30 ]; }; then
+		     { [ "$mode" = down ] && [ "$r" -lt 30 ] &&
+		       [ "$live" -lt "$MAXSNAP" ]; }; then
 			if [ "$live" -gt 0 ] && [ "$(store_pct)" -ge "$STORE_PCT" ]; then
 				delete_id "$(head -n1 $W/live | cut -d' ' -f1)"
 			else
