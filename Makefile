@@ -10,6 +10,8 @@
 #   make check           static checks (W=1, sparse, checkpatch, kernel-doc, ...)
 #   make bench           boot a VM and benchmark volsnap against the raw disk and
 #                        dm-snapshot (tests/bench/run; results in bench-out/DATE/)
+#   make soak            boot a VM for 30 minutes of I/O with verification and
+#                        snapshot churn (tests/soak/run; Documentation/soak/DATE-Nmin.md)
 #
 # The module is built in a per-kernel directory under build/, so one tree
 # serves several kernels without rebuilds stepping on each other.
@@ -35,7 +37,7 @@ endif
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
-.PHONY: all module tools tests clean test demo check deps bench
+.PHONY: all module tools tests clean test demo check deps bench soak
 
 all: module tools
 
@@ -71,6 +73,9 @@ check:
 
 bench:
 	tests/bench/run
+
+soak:
+	tests/soak/run
 
 clean:
 	rm -rf build tools/snapctl/snapctl
