@@ -12,6 +12,7 @@
  *   store.c     the shadow store and its on-disk header
  *   snapshot.c  snapshots and their read-only image devices
  *   ctl.c       the control device and its ioctls
+ *   stack.c     which devices write to which (stores fed back refused)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
