@@ -66,7 +66,7 @@ check "rewriting the origin under the slow store succeeds" \
 	$VSDATA fill "$ORIGIN" 0 8M 7
 is "the second snapshot is valid" "$(reason_of "$ORIGIN" "$id2")" "valid/"
 check "... and reads exactly what the origin held at its instant" \
-	sh -c "dd if=$img2 bs=1M count=8 iflag=direct 2>/dev/null | cmp - /tmp/slow.ref"
+	sh -c "/usr/bin/dd if=$img2 bs=1M count=8 iflag=direct 2>/dev/null | cmp - /tmp/slow.ref"
 check "detach, nothing left attached" \
 	sh -c "snapctl detach --force $ORIGIN && [ \"\$(snapctl -J list | jq '.snapshots | length')\" = 0 ]"
 tap_done

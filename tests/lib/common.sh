@@ -4,6 +4,12 @@
 # shellcheck shell=dash
 
 VS_KO=/lib/modules/volsnap.ko
+
+# dd is coreutils' (tests/vm/vmtest.py puts it in /usr/bin). busybox's sh
+# runs its own applets before $PATH, and busybox's dd quietly goes through
+# the page cache when O_DIRECT refuses its unaligned buffer, so that
+# "iflag=direct" read stale pages (tests/stack/whole-disk.sh).
+dd() { /usr/bin/dd "$@"; }
 _tap_n=0
 _tap_failed=0
 
