@@ -600,6 +600,26 @@ void volsnap_origin_release_owner(const void *owner)
 	mutex_unlock(&origins_lock);
 }
 
+/*
+ * Is the explicit freeze a snapshot is to switch inside still on? A freeze
+ * the watchdog ended is reported once: here (-ETIMEDOUT, and the state
+ * returns to THAWED) or by the thaw. -EINVAL: no freeze (its control file
+ * was closed, or there was none).
+ */
+static int frozen_check(struct volsnap_origin *o)
+{
+	lockdep_assert_held(&o->freeze_lock);
+	switch (o->freeze) {
+	case VOLSNAP_FROZEN:
+		return 0;
+	case VOLSNAP_TIMED_OUT:
+		o->freeze = VOLSNAP_THAWED;
+		return -ETIMEDOUT;
+	default:
+		return -EINVAL;
+	}
+}
+
 static bool disk_has_partitions(struct gendisk *disk)
 {
 	unsigned long idx = 0;
@@ -630,11 +650,17 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 	int ret;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
-	/* Only the control path freezes: THAWED cannot become FROZEN here. */
-	if (frozen && READ_ONCE(o->freeze) == VOLSNAP_THAWED)
-		return -EINVAL;
-	if (!frozen && READ_ONCE(o->freeze) == VOLSNAP_FROZEN)
+	/* The freeze's outcome first: an expired one is news to the caller. */
+	if (frozen) {
+		mutex_lock(&o->freeze_lock);
+		ret = frozen_check(o);
+		mutex_unlock(&o->freeze_lock);
+		if (ret)
+			return ret;
+	} else if (READ_ONCE(o->freeze) == VOLSNAP_FROZEN) {
+		/* Only the control path freezes: it cannot become FROZEN. */
 		return -EBUSY;
+	}
 	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
 		return -EMLINK;
 	/* Partitions made on a whole-disk origin: writes to them bypass it. */
@@ -654,13 +680,7 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 	if (frozen) {
 		/* The watchdog may have thawed meanwhile; it waits for us now. */
 		mutex_lock(&o->freeze_lock);
-		ret = 0;
-		if (o->freeze == VOLSNAP_TIMED_OUT) {
-			o->freeze = VOLSNAP_THAWED;
-			ret = -ETIMEDOUT;
-		} else if (o->freeze != VOLSNAP_FROZEN) {
-			ret = -EINVAL;	/* its control file was closed */
-		}
+		ret = frozen_check(o);
 	} else {
 		ret = freeze(o);
 	}
