@@ -16,7 +16,6 @@ ORIGIN=${VS_DISK_ORIGIN:-/dev/vda}
 nullb_up() {
 	mkdir "$CFG/$1" && echo 64 > "$CFG/$1/size" &&
 		echo 1 > "$CFG/$1/memory_backed" && echo 1 > "$CFG/$1/power" || return 1
-	mdev -s
 	for d in "/sys/block/$1" /sys/block/nullb*; do
 		[ -e "$d" ] && { echo "/dev/${d##*/}"; return 0; }
 	done

@@ -17,7 +17,6 @@ ORIGIN=${VS_DISK_ORIGIN:-/dev/vda}
 
 # A partitioned scratch disk.
 printf 'label: dos\n,64M\n,64M\n' | sfdisk -q "$SCR" > /dev/null 2>&1
-mdev -s
 expect_fail "attach a whole disk with partitions: exit 1" 1 \
 	snapctl attach "$SCR" --store "$STORE"
 if grep -q '(EXDEV)' /tmp/check.out && grep -q 'partitions' /tmp/check.out; then
@@ -29,13 +28,12 @@ fi
 check "a partition of it can be attached" sh -c \
 	"snapctl attach ${SCR}1 --store $STORE && snapctl detach ${SCR}1"
 dd if=/dev/zero of="$SCR" bs=1M count=1 conv=fsync 2>/dev/null
-blockdev --rereadpt "$SCR" 2>/dev/null; mdev -s
+blockdev --rereadpt "$SCR" 2>/dev/null
 
 # A 4 KiB-sector store for a 512-byte-sector origin.
 cfg=/sys/kernel/config/nullb/vsbig
 mkdir "$cfg" && echo 4096 > "$cfg/blocksize" && echo 64 > "$cfg/size" &&
 	echo 1 > "$cfg/memory_backed" && echo 1 > "$cfg/power"
-mdev -s
 # Named after the configfs directory on newer kernels, nullbN on older.
 nb=
 for d in /sys/block/vsbig /sys/block/nullb*; do

@@ -44,7 +44,6 @@ nullb_up() {
 	mkdir "$NULLB_CFG/$1" && echo "$2" > "$NULLB_CFG/$1/size" &&
 		echo 1 > "$NULLB_CFG/$1/memory_backed" &&
 		echo 1 > "$NULLB_CFG/$1/power" || return 1
-	mdev -s
 	[ -b "/dev/$1" ] && { echo "/dev/$1"; return 0; }
 	return 1
 }

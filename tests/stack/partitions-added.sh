@@ -13,7 +13,6 @@ cleanup() {
 	quiet_detach "$SCRATCH1"
 	dd if=/dev/zero of="$SCRATCH1" bs=1M count=1 conv=fsync 2>/dev/null
 	blockdev --rereadpt "$SCRATCH1" 2>/dev/null
-	mdev -s
 }
 trap cleanup EXIT
 
@@ -28,7 +27,6 @@ id=$SNAP_ID
 is "its snapshot is valid" "$(snap_field "$SCRATCH1" "$id" state)" valid
 
 printf 'label: dos\n,64M\n' | sfdisk -q "$SCRATCH1" > /dev/null 2>&1
-mdev -s
 wait_invalid "$SCRATCH1" "$id"
 is "a partition appears: the snapshot is invalid" \
 	"$(snap_field "$SCRATCH1" "$id" state)" invalid
