@@ -25,10 +25,10 @@
 
 /*
  * The region (in sectors) and the requests per round: 64 MiB and 40, or
- * 16 MiB and 20 under the debug profile (KASAN, lockdep), with the same
+ * 8 MiB and 20 under the debug profile (KASAN, lockdep), with the same
  * ten snapshots and chunk sizes.
  */
-#define REGION		(vs_scaled(64, 16) * 2048ULL)
+#define REGION		(vs_scaled(64, 8) * 2048ULL)
 #define NSNAP		10
 #define ROUND_OPS	((unsigned int)vs_scaled(40, 20))
 /* Discards are left out: the VM's disks ignore them (see point_in_time). */

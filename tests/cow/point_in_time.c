@@ -33,13 +33,13 @@
 #define TAIL_SECT	(4 * MIB_SECT)	/* the device's last 4 MiB */
 
 /*
- * The debug profile (KASAN, lockdep) stamps half the region and runs a
- * quarter of the requests: the same kinds of request, chunk sizes and
- * device edges, a quarter of the data to verify.
+ * The debug profile (KASAN, lockdep) stamps a quarter of the region and
+ * runs a quarter of the requests: the same kinds of request, chunk sizes
+ * and device edges, a quarter of the data to verify.
  */
 static unsigned int region_mib(unsigned int mib)
 {
-	return vs_scaled(mib, mib / 2);
+	return vs_scaled(mib, mib / 4);
 }
 
 static unsigned int ops(unsigned int count)

@@ -12,8 +12,11 @@
 . ../lib/common.sh
 . ../lib/snap.sh
 
-DELAYS=${VS_DELAYS:-"0 0.001 0.003 0.01 0.03 0.1 0.3 1"}
-FDELAYS=${VS_FDELAYS:-"0 0.003 0.03 0.3"}
+# Fewer kill moments under the debug profile (KASAN, lockdep), from before
+# the run to after its end all the same.
+DELAYS=${VS_DELAYS:-$(vs_scaled "0 0.001 0.003 0.01 0.03 0.1 0.3 1" \
+	"0 0.01 0.1 0.3 1")}
+FDELAYS=${VS_FDELAYS:-$(vs_scaled "0 0.003 0.03 0.3" "0 0.03 0.3")}
 FZ=
 GEN=1
 

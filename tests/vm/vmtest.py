@@ -15,6 +15,7 @@ when nothing failed.
 """
 
 import argparse
+import concurrent.futures
 import copy
 import os
 import random
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,7 +61,7 @@ BOOT_TIMEOUT = 180
 BOOT_TRIES = 3
 # The debug kernel's time budget, in seconds of guest uptime per boot: a
 # test that would start after it fails the run (Documentation/testing.rst).
-DEBUG_BUDGET = 1800
+DEBUG_BUDGET = 3600
 # vCPUs on one host thread, for the tests of GROUP/SINGLE_THREAD.
 SINGLE_THREAD_ACCEL = "tcg,thread=single"
 
@@ -238,8 +240,7 @@ def discover(patterns):
             full = f"{group}/{name}"
             # "_name": a helper or a benchmark, run only when named exactly.
             hidden = name.startswith(("_", ".")) and full not in (patterns or [])
-            if hidden or name in ("TIMEOUTS", "SINGLE_THREAD", "CRASH",
-                                  "DEBUG_SKIP") or \
+            if hidden or name in ("TIMEOUTS", "SINGLE_THREAD", "CRASH") or \
                     not os.path.isfile(p) or not os.access(p, os.X_OK):
                 continue
             if patterns and not any(full == pat or group == pat or
@@ -266,11 +267,18 @@ def group_list(listname):
 
 
 class Result:
+    """Counts and failures of a run; lanes add to it from their threads."""
+
     def __init__(self):
         self.passed = self.failed = self.skipped = 0
         self.failures = []
+        self.lock = threading.Lock()
 
     def add(self, status, label, detail=""):
+        with self.lock:
+            self._add(status, label, detail)
+
+    def _add(self, status, label, detail):
         if status == "pass":
             self.passed += 1
         elif status == "skip":
@@ -660,6 +668,46 @@ def run_static(cmd, res):
     log(f"static checks: {points} in {time.time() - t0:.1f}s")
 
 
+def run_lane(k, tests, tests_all, crash, args, res):
+    """Every test on kernel k: its boots (multi-threaded TCG, then the
+    tests of GROUP/SINGLE_THREAD), then its crash cycles."""
+    args = copy.copy(args)
+    args.timeout_scale = 3 if k.name == "debug" else 1
+    profile = args.profile or ("debug" if k.name == "debug" else "full")
+    env = {"VS_KERNEL": k.name, "VS_PROFILE": profile,
+           "VS_DISK_ORIGIN": "/dev/vda",
+           "VS_BUDGET": args.debug_budget if k.name == "debug" and
+           args.debug_budget else "",
+           "VS_DISK_STORE": "/dev/vdb", "VS_DISK_SCRATCH1": "/dev/vdc",
+           "VS_DISK_SCRATCH2": "/dev/vdd"}
+    # A failing test's seed, rounds or iterations, repeated from the host.
+    env.update({v: os.environ[v] for v in ("VS_SEED", "VS_CYCLES",
+                                           "VS_FUZZ_ITERS")
+                if os.environ.get(v)})
+    t0 = time.time()
+    scaled = [(n, t * args.timeout_scale) for n, t in tests]
+    # Tests that patch kernel text under running vCPUs get a boot of
+    # their own with single-threaded TCG.
+    single = group_list("SINGLE_THREAD")
+    runs = [([(n, t) for n, t in scaled if n not in single], None),
+            ([(n, t) for n, t in scaled if n in single], SINGLE_THREAD_ACCEL)]
+    for part, accel in runs:
+        if not part:
+            continue
+        cpio = build_initramfs(k, part, env)
+        for attempt in range(1, BOOT_TRIES + 1):
+            if boot(k, cpio, part, res, args,
+                    last_try=attempt == BOOT_TRIES, accel=accel):
+                break
+    if crash:
+        cpio = build_initramfs(k, [], env)
+    for n, (kills, dkills) in sorted(crash.items()):
+        cycles = args.crash_kills or (dkills if k.name == "debug" else kills)
+        run_crash(k, cpio, n, dict(tests_all)[n] * args.timeout_scale,
+                  cycles, args.crash_seed, res, args)
+    log(f"{k.name}: lane done in {time.time() - t0:.0f}s")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-k", "--kernels", default="6.1,6.12,debug",
@@ -673,14 +721,15 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--memory", type=int, default=2048, help="guest MiB")
     ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("-j", "--jobs", type=int, default=2,
+                    help="kernels tested at once, each in a VM of its own "
+                         "(default 2)")
     ap.add_argument("--cache", default="unsafe", help="QEMU disk cache mode")
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--accel", default="tcg",
                     help="QEMU -accel value for the boots (default tcg: one host "
                          "thread per vCPU); the tests of GROUP/SINGLE_THREAD "
                          "always boot with " + SINGLE_THREAD_ACCEL)
-    ap.add_argument("--debug-all", action="store_true",
-                    help="run the tests of GROUP/DEBUG_SKIP on the debug kernel too")
     ap.add_argument("--debug-budget", type=int, default=DEBUG_BUDGET, metavar="SECONDS",
                     help="on the debug kernel, a test that would start after "
                          "this guest uptime is not run and FAILS the run "
@@ -729,45 +778,14 @@ def main():
     tests = [(n, t) for n, t in tests if n not in crash]
     if args.static:
         run_static(args.static, res)
-    for k in kernels:
-        args.timeout_scale = 3 if k.name == "debug" else 1
-        profile = args.profile or ("debug" if k.name == "debug" else "full")
-        env = {"VS_KERNEL": k.name, "VS_PROFILE": profile,
-               "VS_DISK_ORIGIN": "/dev/vda",
-               "VS_BUDGET": args.debug_budget if k.name == "debug" and
-               args.debug_budget else "",
-               "VS_DISK_STORE": "/dev/vdb", "VS_DISK_SCRATCH1": "/dev/vdc",
-               "VS_DISK_SCRATCH2": "/dev/vdd"}
-        scaled = [(n, t * args.timeout_scale) for n, t in tests]
-        if k.name == "debug" and not args.debug_all:
-            # The CI machine's 90 minutes do not hold every test under
-            # KASAN on TCG: GROUP/DEBUG_SKIP names those left to the stock
-            # lanes, counted as skipped with the reason (--debug-all runs
-            # them too).
-            slow = group_list("DEBUG_SKIP")
-            for n, _ in scaled:
-                if n in slow:
-                    res.add("skip", f"{k.name}: {n}", slow[n])
-            scaled = [(n, t) for n, t in scaled if n not in slow]
-        # Tests that patch kernel text under running vCPUs get a boot of
-        # their own with single-threaded TCG.
-        single = group_list("SINGLE_THREAD")
-        runs = [([(n, t) for n, t in scaled if n not in single], None),
-                ([(n, t) for n, t in scaled if n in single], SINGLE_THREAD_ACCEL)]
-        for part, accel in runs:
-            if not part:
-                continue
-            cpio = build_initramfs(k, part, env)
-            for attempt in range(1, BOOT_TRIES + 1):
-                if boot(k, cpio, part, res, args,
-                        last_try=attempt == BOOT_TRIES, accel=accel):
-                    break
-        if crash:
-            cpio = build_initramfs(k, [], env)
-        for n, (kills, dkills) in sorted(crash.items()):
-            cycles = args.crash_kills or (dkills if k.name == "debug" else kills)
-            run_crash(k, cpio, n, dict(tests_all)[n] * args.timeout_scale,
-                      cycles, args.crash_seed, res, args)
+    # The lanes (one per kernel) in parallel, the longest first: a lane's
+    # guest keeps about one of the host's cores busy (TCG), and every
+    # lane's result goes into res.
+    order = sorted(kernels, key=lambda k: k.name != "debug")
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for f in [pool.submit(run_lane, k, tests, tests_all, crash, args, res)
+                  for k in order]:
+            f.result()
     for label, detail in res.failures:
         print(f"\n=== FAIL {label}")
         if detail:
