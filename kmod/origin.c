@@ -640,7 +640,10 @@ static bool disk_has_partitions(struct gendisk *disk)
  *
  * Context: volsnap_ctl_mutex held.
  * Return: 0, -EMLINK too many snapshots, -EINVAL @frozen without a freeze,
- * -ETIMEDOUT the freeze hit the hold limit, or another negative errno.
+ * -ETIMEDOUT the freeze hit the hold limit (with @frozen, an expiry seen at
+ * the call is reported before -EMLINK and -EXDEV), -EBUSY frozen and not
+ * @frozen, -EXDEV a whole disk that gained partitions, or another
+ * negative errno.
  */
 int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 			    struct volsnap_create *arg)

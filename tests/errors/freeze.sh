@@ -74,7 +74,7 @@ mkdir -p "$MNT"
 mkfs.ext4 -q -F "$ORIGIN" > /dev/null 2>&1
 mount -t ext4 "$ORIGIN" "$MNT"
 snapctl attach "$ORIGIN" --store "$STORE" > /dev/null
-tap_plan 28
+tap_plan 30
 
 is "hold_limit_ms defaults to 10000" "$old_limit" 10000
 
@@ -120,8 +120,11 @@ expect_errno "thaw after the watchdog thawed: ETIMEDOUT" 1 ETIMEDOUT \
 # freeze state left timed out).
 old_max=$(cat "$PARAMS/max_snapshots")
 echo 1 > "$PARAMS/max_snapshots"
+expect_errno "with max_snapshots=1 the limit is reached: EMLINK" 1 EMLINK \
+	snapctl create "$ORIGIN"
 start_freeze
 end_freeze 15
+is "that freeze times out too (exit 1)" "$FZ_RC" 1
 expect_errno "at the snapshot limit, create --frozen after the watchdog: ETIMEDOUT" \
 	1 ETIMEDOUT snapctl create "$ORIGIN" --frozen
 expect_errno "... which reported the timeout: thaw says not frozen (EINVAL)" \

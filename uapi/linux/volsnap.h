@@ -290,8 +290,9 @@ struct volsnap_status {
  *
  * Takes a &struct volsnap_create. Errors: -ENODEV not attached; -EMLINK
  * the snapshot limit is reached; -ETIMEDOUT the freeze hit the hold limit
- * (the origin was thawed; with %VOLSNAP_CREATE_FROZEN, reported before any
- * other refusal); -EINVAL %VOLSNAP_CREATE_FROZEN without a freeze;
+ * (the origin was thawed; with %VOLSNAP_CREATE_FROZEN, an expiry before the
+ * call is reported before -EMLINK and -EXDEV); -EINVAL
+ * %VOLSNAP_CREATE_FROZEN without a freeze;
  * -EBUSY frozen, and %VOLSNAP_CREATE_FROZEN not given; -EXDEV the origin
  * is a whole disk that gained partitions; -EFAULT the argument cannot be
  * written back (checked before the snapshot is taken).
