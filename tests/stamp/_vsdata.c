@@ -66,6 +66,7 @@ static const char *errname(int err)
 	case ENXIO: return "ENXIO";
 	case ENOSPC: return "ENOSPC";
 	case EAGAIN: return "EAGAIN";
+	case ENODATA: return "ENODATA";
 	default: return "E?";
 	}
 }

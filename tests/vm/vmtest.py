@@ -39,8 +39,12 @@ BOOT_MODULES = [
     ("virtio_pci", ""), ("virtio_blk", ""), ("crc32c_generic", ""),
     ("libcrc32c", ""), ("ext4", ""), ("xfs", ""), ("loop", ""),
     ("dm_mod", ""), ("dm_snapshot", ""), ("dm_flakey", ""), ("dm_delay", ""),
-    ("null_blk", "nr_devices=0"), ("brd", "rd_nr=0"),
+    ("null_blk", "nr_devices=0"), ("brd", "rd_nr=0"), ("sd_mod", ""),
 ]
+# Modules copied into the guest (with what they need) but loaded by the
+# tests that use them: scsi_debug injects medium errors on reads
+# (fault/origin_read, on kernels whose dm-flakey has no error_reads).
+TEST_MODULES = ["scsi_debug"]
 
 # User-space programs the tests call, copied with their shared libraries.
 # dd: coreutils' honours O_DIRECT (see tests/lib/common.sh).
@@ -165,7 +169,8 @@ def build_initramfs(k, tests, env):
     # Kernel modules, decompressed (busybox insmod takes plain .ko).
     if k.modroot:
         seen, order = set(), []
-        for mod, params in BOOT_MODULES:
+        wanted = BOOT_MODULES + [(mod, None) for mod in TEST_MODULES]
+        for mod, params in wanted:
             for path in module_closure(k, mod):
                 base = os.path.basename(path)
                 base = re.sub(r"\.ko\.(xz|zst|gz)$", ".ko", base)
@@ -181,6 +186,8 @@ def build_initramfs(k, tests, env):
                 else:
                     shutil.copy2(path, dst)
                 own = base[:-3].replace("-", "_") == mod
+                if own and params is None:
+                    continue
                 order.append(f"{base} {params if own else ''}".strip())
         with open(os.path.join(root, "lib/modules/boot.list"), "w") as f:
             f.write("\n".join(order) + "\n")

@@ -140,6 +140,8 @@ const char *snap_reason(const struct volsnap_snapshot_info *si)
 		return "store full";
 	case EIO:
 		return "I/O error while copying";
+	case ENODATA:	/* BLK_STS_MEDIUM: a sector that cannot be read */
+		return "medium error while copying";
 	case ERANGE:
 		return "origin shrank";
 	case EXDEV:
