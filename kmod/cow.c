@@ -229,16 +229,20 @@ static struct cow_job *job_alloc(struct volsnap_origin *o, unsigned int want)
 
 	if (want == 1)
 		goto one;
+	if (volsnap_debug_fail_alloc_now())
+		goto one;
 	job = kzalloc(struct_size(job, slots, want), gfp);
 	if (!job)
 		goto one;
 	job->nr = want;
-	job->extra = kcalloc((want - 1) * cp, sizeof(*job->extra), gfp);
+	if (!volsnap_debug_fail_alloc_now())
+		job->extra = kcalloc((want - 1) * cp, sizeof(*job->extra), gfp);
 	if (!job->extra)
 		goto trim;
 	job->nr_extra = (want - 1) * cp;
 	for (i = 0; i < job->nr_extra; i++) {
-		job->extra[i] = alloc_page(gfp);
+		if (!volsnap_debug_fail_alloc_now())
+			job->extra[i] = alloc_page(gfp);
 		if (!job->extra[i])
 			goto trim;
 	}
@@ -335,7 +339,7 @@ static void cow_wait(struct volsnap_origin *o, struct volsnap_io *io, u32 epoch)
 		 * (others may hold waiters and wait for jobs): give the job
 		 * back first.
 		 */
-		if (!w)
+		if (!w && !(new && volsnap_debug_fail_alloc_now()))
 			w = mempool_alloc(&o->waiter_pool,
 					  new ? GFP_NOWAIT : GFP_NOIO);
 		if (!w) {

@@ -36,6 +36,9 @@ unsigned int volsnap_debug_queue_delay_ms;
 unsigned int volsnap_debug_read_delay_ms;
 unsigned int volsnap_debug_miss_delay_ms;
 unsigned int volsnap_debug_hook_delay_ms;
+unsigned int volsnap_debug_fail_alloc;
+atomic_t volsnap_debug_alloc_calls = ATOMIC_INIT(0);
+atomic_t volsnap_debug_alloc_failures = ATOMIC_INIT(0);
 
 static int set_bounded(const char *val, const struct kernel_param *kp,
 		       unsigned int min, unsigned int max)
@@ -71,6 +74,25 @@ static int set_debug_delay(const char *val, const struct kernel_param *kp)
 {
 	return set_bounded(val, kp, 0, 10000);
 }
+
+static int set_debug_fail_alloc(const char *val, const struct kernel_param *kp)
+{
+	return set_bounded(val, kp, 0, 1000000);
+}
+
+static int get_alloc_failures(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&volsnap_debug_alloc_failures));
+}
+
+static const struct kernel_param_ops debug_fail_alloc_ops = {
+	.set = set_debug_fail_alloc,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops alloc_failures_ops = {
+	.get = get_alloc_failures,
+};
 
 static const struct kernel_param_ops debug_delay_ops = {
 	.set = set_debug_delay,
@@ -143,6 +165,14 @@ module_param_cb(debug_hook_delay_ms, &debug_delay_ops,
 		&volsnap_debug_hook_delay_ms, 0644);
 MODULE_PARM_DESC(debug_hook_delay_ms,
 		 "Test only: each hooked bio sleeps this long before submission and stays in the module up to 1 s after it (0-10000 ms, default 0)");
+
+module_param_cb(debug_fail_alloc, &debug_fail_alloc_ops,
+		&volsnap_debug_fail_alloc, 0644);
+MODULE_PARM_DESC(debug_fail_alloc,
+		 "Test only: one in this many of the copy path's allocations that have a fallback fails (0-1000000, default 0: none; for kernels without failslab)");
+module_param_cb(debug_alloc_failures, &alloc_failures_ops, NULL, 0444);
+MODULE_PARM_DESC(debug_alloc_failures,
+		 "Test only: allocations failed by debug_fail_alloc since load");
 
 static int __init volsnap_init(void)
 {

@@ -172,6 +172,9 @@ extern unsigned int volsnap_debug_drain_delay_ms;
 extern unsigned int volsnap_debug_queue_delay_ms;
 extern unsigned int volsnap_debug_read_delay_ms;
 extern unsigned int volsnap_debug_miss_delay_ms;
+extern unsigned int volsnap_debug_fail_alloc;
+extern atomic_t volsnap_debug_alloc_calls;
+extern atomic_t volsnap_debug_alloc_failures;
 
 /*
  * A fault point: sleep for the milliseconds a debug_* module parameter
@@ -183,6 +186,22 @@ static inline void volsnap_debug_delay(const unsigned int *ms)
 
 	if (unlikely(v))
 		msleep(v);
+}
+
+/*
+ * A fault point for kernels without failslab: true for one in
+ * debug_fail_alloc calls (never while it is 0, the default), and the
+ * caller treats its allocation as failed. Only for allocations that have
+ * a fallback.
+ */
+static inline bool volsnap_debug_fail_alloc_now(void)
+{
+	unsigned int n = READ_ONCE(volsnap_debug_fail_alloc);
+
+	if (likely(!n) || atomic_inc_return(&volsnap_debug_alloc_calls) % n)
+		return false;
+	atomic_inc(&volsnap_debug_alloc_failures);
+	return true;
 }
 
 static inline u64 volsnap_chunk_of(const struct volsnap_origin *o, sector_t s)
