@@ -235,8 +235,8 @@ static struct cow_job *job_alloc(struct volsnap_origin *o, unsigned int want)
 	if (!job)
 		goto one;
 	job->nr = want;
-	if (!volsnap_debug_fail_alloc_now())
-		job->extra = kcalloc((want - 1) * cp, sizeof(*job->extra), gfp);
+	job->extra = volsnap_debug_fail_alloc_now() ? NULL :
+		     kcalloc((want - 1) * cp, sizeof(*job->extra), gfp);
 	if (!job->extra)
 		goto trim;
 	job->nr_extra = (want - 1) * cp;

@@ -37,7 +37,6 @@ unsigned int volsnap_debug_read_delay_ms;
 unsigned int volsnap_debug_miss_delay_ms;
 unsigned int volsnap_debug_hook_delay_ms;
 unsigned int volsnap_debug_fail_alloc;
-atomic_t volsnap_debug_alloc_calls = ATOMIC_INIT(0);
 atomic_t volsnap_debug_alloc_failures = ATOMIC_INIT(0);
 
 static int set_bounded(const char *val, const struct kernel_param *kp,
@@ -80,9 +79,16 @@ static int set_debug_fail_alloc(const char *val, const struct kernel_param *kp)
 	return set_bounded(val, kp, 0, 1000000);
 }
 
+/* A counter: read-only, at load time too (parse_one() calls .set). */
+static int set_read_only(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
 static int get_alloc_failures(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%d\n", atomic_read(&volsnap_debug_alloc_failures));
+	return sysfs_emit(buf, "%u\n",
+			  (unsigned int)atomic_read(&volsnap_debug_alloc_failures));
 }
 
 static const struct kernel_param_ops debug_fail_alloc_ops = {
@@ -91,6 +97,7 @@ static const struct kernel_param_ops debug_fail_alloc_ops = {
 };
 
 static const struct kernel_param_ops alloc_failures_ops = {
+	.set = set_read_only,
 	.get = get_alloc_failures,
 };
 
@@ -169,7 +176,7 @@ MODULE_PARM_DESC(debug_hook_delay_ms,
 module_param_cb(debug_fail_alloc, &debug_fail_alloc_ops,
 		&volsnap_debug_fail_alloc, 0644);
 MODULE_PARM_DESC(debug_fail_alloc,
-		 "Test only: one in this many of the copy path's allocations that have a fallback fails (0-1000000, default 0: none; for kernels without failslab)");
+		 "Test only: each of the copy path's allocations that have a fallback fails with a chance of one in this many (0-1000000, default 0: none; for kernels without failslab)");
 module_param_cb(debug_alloc_failures, &alloc_failures_ops, NULL, 0444);
 MODULE_PARM_DESC(debug_alloc_failures,
 		 "Test only: allocations failed by debug_fail_alloc since load");

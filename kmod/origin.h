@@ -14,6 +14,7 @@
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/percpu-refcount.h>
+#include <linux/random.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -173,7 +174,6 @@ extern unsigned int volsnap_debug_queue_delay_ms;
 extern unsigned int volsnap_debug_read_delay_ms;
 extern unsigned int volsnap_debug_miss_delay_ms;
 extern unsigned int volsnap_debug_fail_alloc;
-extern atomic_t volsnap_debug_alloc_calls;
 extern atomic_t volsnap_debug_alloc_failures;
 
 /*
@@ -189,16 +189,17 @@ static inline void volsnap_debug_delay(const unsigned int *ms)
 }
 
 /*
- * A fault point for kernels without failslab: true for one in
- * debug_fail_alloc calls (never while it is 0, the default), and the
- * caller treats its allocation as failed. Only for allocations that have
- * a fallback.
+ * A fault point for kernels without failslab: true with a chance of one in
+ * debug_fail_alloc (never while it is 0, the default), and the caller
+ * treats its allocation as failed. Only for allocations that have a
+ * fallback. Random rather than every Nth call, so that a regular pattern
+ * of calls cannot always fail the same one.
  */
 static inline bool volsnap_debug_fail_alloc_now(void)
 {
 	unsigned int n = READ_ONCE(volsnap_debug_fail_alloc);
 
-	if (likely(!n) || atomic_inc_return(&volsnap_debug_alloc_calls) % n)
+	if (likely(!n) || get_random_u32_below(n))
 		return false;
 	atomic_inc(&volsnap_debug_alloc_failures);
 	return true;
