@@ -8,7 +8,7 @@
 . ../lib/common.sh
 . ../lib/snap.sh
 
-CYCLES=${VS_CYCLES:-$(vs_scaled 100 10)}
+CYCLES=${VS_CYCLES:-$(vs_scaled 40 10)}
 FIO=
 
 # shellcheck disable=SC2317  # called by the EXIT trap

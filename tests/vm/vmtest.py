@@ -49,7 +49,7 @@ TEST_MODULES = ["scsi_debug"]
 # User-space programs the tests call, copied with their shared libraries.
 # dd: coreutils' honours O_DIRECT (see tests/lib/common.sh).
 GUEST_TOOLS = ["dd", "fio", "mkfs.ext4", "mke2fs", "e2fsck", "debugfs",
-               "mkfs.xfs", "xfs_repair", "xfs_io", "xfs_db", "dmsetup", "jq",
+               "mkfs.xfs", "xfs_repair", "xfs_io", "xfs_db", "xfs_mdrestore", "dmsetup", "jq",
                "blockdev", "cmp", "setpriv", "sfdisk", "blkid", "lsblk"]
 
 DISKS = [("origin", "1G"), ("store", "1G"), ("scratch1", "1G"), ("scratch2", "1G")]
