@@ -1,7 +1,8 @@
 #!/bin/bash
 # Static checks, one TAP point each: W=1 + sparse builds of the module for
-# Debian's kernels in the cache (tests/vm/deps.sh), checkpatch --strict, kernel-doc, a -Wpadded
-# probe of the UAPI header, shellcheck. Run by tests/run; alone:
+# Debian's kernels in the cache (tests/vm/deps.sh), checkpatch --strict,
+# kernel-doc, a -Wpadded probe of the UAPI header, shellcheck. Run by
+# tests/run; alone:
 #   tests/static/check.sh
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
