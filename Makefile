@@ -44,7 +44,7 @@ all: module tools
 module: $(KOUT)/kmod/volsnap.ko
 
 $(KOUT)/kmod/volsnap.ko: $(KMOD_SRCS) $(UAPI_HDRS)
-	@test -f $(KDIR)/Makefile || { echo "no kernel tree at $(KDIR) (set KVER= or KDIR=; tests/vm/deps.sh installs Debian's)"; exit 1; }
+	@test -f $(KDIR)/Makefile || { echo "no kernel tree at $(KDIR) (set KVER= or KDIR=; tests/vm/deps.sh unpacks Debian's into its cache: Documentation/testing.rst)"; exit 1; }
 	@mkdir -p $(KOUT)/kmod $(KOUT)/uapi/linux
 	@cp -p $(KMOD_SRCS) $(KOUT)/kmod/
 	@cp -p $(UAPI_HDRS) $(KOUT)/uapi/linux/

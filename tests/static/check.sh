@@ -1,11 +1,14 @@
 #!/bin/bash
 # Static checks, one TAP point each: W=1 + sparse builds of the module for
-# every installed Debian kernel, checkpatch --strict, kernel-doc, a -Wpadded
-# probe of the UAPI header, shellcheck. Run by tests/run; alone:
+# Debian's kernels in the cache (tests/vm/deps.sh), checkpatch --strict,
+# kernel-doc, a -Wpadded probe of the UAPI header, shellcheck. Run by
+# tests/run; alone:
 #   tests/static/check.sh
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=tests/vm/lib.sh
+. tests/vm/lib.sh
 ktools=$(tests/vm/kernel-tools.sh) || exit 1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -42,13 +45,19 @@ compat_ignore=LINUX_VERSION_CODE,CONSTANT_COMPARISON
 # shellcheck disable=SC2317  # called through run()
 wbuild() {
 	local kver=$1 log=$out/wbuild
-	make -s -C "$top" module KVER="$kver" KNAME="check-$kver" \
+	make -s -C "$top" module KDIR="$(kernel_build_dir "$kver")" KNAME="check-$kver" \
 		KBUILD_ARGS="W=1 C=2 CHECK=sparse KCFLAGS=-Werror" > "$log" 2>&1 || { cat "$log"; return 1; }
 	# sparse reports warnings but does not fail on them.
 	grep -E 'warning|error' "$log" | grep -v 'Skipping BTF' || true
 }
-for d in /lib/modules/*/build; do
-	kver=$(basename "$(dirname "$d")")
+# Debian's 6.1 and 6.12, as tests/vm/deps.sh unpacked them into the cache.
+kvers=()
+for s in "$VOLSNAP_CACHE"/kernel-bookworm.abi "$VOLSNAP_CACHE"/kernel-bookworm-backports.abi; do
+	[ -f "$s" ] && kvers+=("$(cat "$s")")
+done
+[ ${#kvers[@]} -gt 0 ] ||
+	point FAIL "W=1 + sparse build: no kernel tree in $VOLSNAP_CACHE (run tests/vm/deps.sh)"
+for kver in "${kvers[@]}"; do
 	run "W=1 + sparse build for $kver" wbuild "$kver"
 done
 rm -rf "$top"/build/check-*
@@ -70,7 +79,8 @@ run "checkpatch --strict (snapctl, tests)" \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,NEW_TYPEDEFS,SPLIT_STRING,PREFER_DEFINED_ATTRIBUTE_MACRO \
 	-f tools/snapctl/*.[ch] tests/*/*.[ch]
 
-kdoc=$(printf '%s\n' /usr/src/linux-headers-*-common/scripts/kernel-doc | sort -V | tail -n1)
+kdoc=$(printf '%s\n' "$VOLSNAP_CACHE"/kernels/*/root/usr/src/linux-headers-*-common/scripts/kernel-doc |
+	sort -V | tail -n1)
 run "kernel-doc (uapi, kmod)" perl "$kdoc" -none -Wall "${c_sources[@]}"
 
 run "UAPI header: -Wpadded probe" \

@@ -41,3 +41,9 @@ private_apt() {
 		apt-get "${APT_OPTS[@]}" update -q >&2 || die "apt-get update for $1 failed"
 	fi
 }
+
+# kernel_build_dir ABI - the build tree of Debian's kernel ABI as
+# tests/vm/deps.sh unpacks it into the cache (for make -C DIR M=...).
+kernel_build_dir() {
+	echo "$VOLSNAP_CACHE/kernels/$1/root/usr/src/linux-headers-$1"
+}

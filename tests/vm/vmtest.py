@@ -96,13 +96,22 @@ class Kernel:
         else:
             suite = {"6.1": "bookworm", "6.12": "bookworm-backports"}[name]
             stamp = os.path.join(CACHE, f"kernel-{suite}.abi")
-            if not os.path.exists(stamp):
+
+            def cached():
+                # The image and, unpacked next to it, its build tree
+                # (tests/vm/deps.sh): nothing of the host's is used.
+                if not os.path.exists(stamp):
+                    return False
+                kd = os.path.join(CACHE, "kernels", open(stamp).read().strip())
+                return all(os.path.exists(os.path.join(kd, f))
+                           for f in ("vmlinuz", "headers.done"))
+            if not cached():
                 run([os.path.join(VM, "deps.sh")], stdout=subprocess.DEVNULL)
             self.abi = open(stamp).read().strip()
             kd = os.path.join(CACHE, "kernels", self.abi)
             self.vmlinuz = os.path.join(kd, "vmlinuz")
-            self.kdir = f"/lib/modules/{self.abi}/build"
             self.modroot = os.path.join(kd, "root")
+            self.kdir = os.path.join(self.modroot, "usr/src", f"linux-headers-{self.abi}")
         self.kname = self.abi
         self.out = os.path.join(TOP, "build", self.kname)
 
