@@ -24,15 +24,22 @@ KDIR ?= /lib/modules/$(KVER)/build
 KNAME ?= $(or $(KVER),$(notdir $(abspath $(KDIR))))
 KOUT ?= $(CURDIR)/build/$(KNAME)
 
+# The user's CC, CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS are honoured; the
+# project's own flags are kept apart (VS_*) so that `make CFLAGS="-O2 -g"`
+# still finds its headers. WERROR=1 turns warnings into errors, as the
+# project's own checks build (tests/vm/vmtest.py).
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Werror -I$(CURDIR)/uapi
+WERROR ?= 0
+PKG_CONFIG ?= pkg-config
 # snapctl's libraries, from util-linux (pkg-config names)
 PKGS := smartcols mount blkid
 ifneq ($(PKGS),)
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 endif
+VS_CPPFLAGS := -I$(CURDIR)/uapi -DSNAPCTL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+VS_CFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
@@ -53,8 +60,8 @@ $(KOUT)/kmod/volsnap.ko: $(KMOD_SRCS) $(UAPI_HDRS)
 tools: tools/snapctl/snapctl
 
 tools/snapctl/snapctl: $(wildcard tools/snapctl/*.c tools/snapctl/*.h) $(UAPI_HDRS)
-	$(CC) $(CFLAGS) -DSNAPCTL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
-		-o $@ $(filter %.c,$^) $(PKG_LIBS)
+	$(CC) $(VS_CPPFLAGS) $(CPPFLAGS) $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) \
+		-o $@ $(filter %.c,$^) $(PKG_LIBS) $(LDLIBS)
 
 tests:
 	$(MAKE) -C tests

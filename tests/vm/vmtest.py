@@ -118,7 +118,7 @@ class Kernel:
 
 def build(kernels):
     log("building snapctl and tests")
-    run(["make", "-s", "-C", TOP, "tools", "tests"])
+    run(["make", "-s", "-C", TOP, "tools", "tests", "WERROR=1"])
     for k in kernels:
         log(f"building volsnap.ko for {k.name} ({k.abi})")
         run(["make", "-s", "-C", TOP, "module", f"KDIR={k.kdir}", f"KNAME={k.kname}"])
