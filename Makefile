@@ -8,6 +8,11 @@
 #   make test            the whole suite in QEMU on 6.1, 6.12 and the debug kernel
 #   make demo            boot a VM and show volsnap at work
 #   make check           static checks (W=1, sparse, checkpatch, kernel-doc, ...)
+#   make install         snapctl, its man page and bash completion, the UAPI header
+#                        (PREFIX=/usr/local, DESTDIR=; Documentation/volsnap.rst,
+#                        "Installing"); make uninstall removes them
+#   make modules_install the module, through Kbuild (KVER=/KDIR= as above,
+#                        INSTALL_MOD_PATH=)
 #   make bench           boot a VM and benchmark volsnap against the raw disk and
 #                        dm-snapshot (tests/bench/run; results in bench-out/DATE/)
 #   make soak            boot a VM for 30 minutes of I/O with verification and
@@ -27,11 +32,12 @@ KOUT ?= $(CURDIR)/build/$(KNAME)
 # The user's CC, CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS are honoured; the
 # project's own flags are kept apart (VS_*) so that `make CFLAGS="-O2 -g"`
 # still finds its headers. WERROR=1 turns warnings into errors, as the
-# project's own checks build (tests/vm/vmtest.py).
+# project's own checks build (tests/static/check.sh, tests/vm/vmtest.py).
 CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?= 0
 PKG_CONFIG ?= pkg-config
+RST2MAN ?= rst2man
 # snapctl's libraries, from util-linux (pkg-config names)
 PKGS := smartcols mount blkid
 ifneq ($(PKGS),)
@@ -41,10 +47,21 @@ endif
 VS_CPPFLAGS := -I$(CURDIR)/uapi -DSNAPCTL_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 VS_CFLAGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 
+# make install: GNU directory variables; DESTDIR is prefixed to each.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+INCLUDEDIR ?= $(PREFIX)/include
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+INSTALL ?= install
+MAN_PAGE := build/man/snapctl.8
+
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
-.PHONY: all module tools tests clean test demo check deps bench soak
+.PHONY: all module tools man tests clean test demo check deps bench soak \
+	install uninstall modules_install
 
 all: module tools
 
@@ -57,11 +74,35 @@ $(KOUT)/kmod/volsnap.ko: $(KMOD_SRCS) $(UAPI_HDRS)
 	@cp -p $(UAPI_HDRS) $(KOUT)/uapi/linux/
 	$(MAKE) -C $(KDIR) M=$(KOUT)/kmod VOLSNAP_VERSION=$(VERSION) $(KBUILD_ARGS) modules
 
+# Kbuild's own modules_install: $(INSTALL_MOD_PATH)/lib/modules/KVER/extra/ on 6.1,
+# .../updates/ on 6.12 (INSTALL_MOD_DIR= chooses), then depmod if the tree has
+# a System.map.
+modules_install: module
+	$(MAKE) -C $(KDIR) M=$(KOUT)/kmod VOLSNAP_VERSION=$(VERSION) $(KBUILD_ARGS) modules_install
+
 tools: tools/snapctl/snapctl
 
 tools/snapctl/snapctl: $(wildcard tools/snapctl/*.c tools/snapctl/*.h) $(UAPI_HDRS)
 	$(CC) $(VS_CPPFLAGS) $(CPPFLAGS) $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) \
 		-o $@ $(filter %.c,$^) $(PKG_LIBS) $(LDLIBS)
+
+man: $(MAN_PAGE)
+
+$(MAN_PAGE): Documentation/snapctl.rst
+	@mkdir -p $(dir $@)
+	$(RST2MAN) --strict $< > $@.tmp && mv $@.tmp $@
+
+# The installed files are listed in Documentation/volsnap.rst, "Installing";
+# tests/static/check.sh compares that list with what this installs.
+install: tools man
+	$(INSTALL) -D -m 755 tools/snapctl/snapctl $(DESTDIR)$(SBINDIR)/snapctl
+	$(INSTALL) -D -m 644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man8/snapctl.8
+	$(INSTALL) -D -m 644 uapi/linux/volsnap.h $(DESTDIR)$(INCLUDEDIR)/linux/volsnap.h
+	$(INSTALL) -D -m 644 tools/snapctl/snapctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/snapctl
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/snapctl $(DESTDIR)$(MANDIR)/man8/snapctl.8 \
+		$(DESTDIR)$(INCLUDEDIR)/linux/volsnap.h $(DESTDIR)$(BASHCOMPDIR)/snapctl
 
 tests:
 	$(MAKE) -C tests

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Static checks, one TAP point each: W=1 + sparse builds of the module for
 # Debian's kernels in the cache (tests/vm/deps.sh), checkpatch --strict,
-# kernel-doc, a -Wpadded probe of the UAPI header, shellcheck. Run by
-# tests/run; alone:
+# kernel-doc, a -Wpadded probe of the UAPI header, make install into a
+# DESTDIR, shellcheck. Run by tests/run; alone:
 #   tests/static/check.sh
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,8 +87,41 @@ run "UAPI header: -Wpadded probe" \
 	cc -std=gnu11 -Wall -Wextra -Wpadded -Werror -Iuapi \
 	-o "$out/probe" tests/static/uapi-probe.c
 
-mapfile -t scripts < <(git ls-files '*.sh' tests/run tests/demo .ci/run 2>/dev/null; \
-	find tests tools .ci -name '*.sh' -o -path tests/run -o -path tests/demo -o -path .ci/run)
+# make install from a clean copy of the tree, with CFLAGS on the command line
+# (the project's include paths and warnings must survive it) and -Werror:
+# exactly the files Documentation/volsnap.rst lists under "Installing", a
+# snapctl that runs, a UAPI header that compiles on its own, and make
+# uninstall leaves nothing behind.
+# shellcheck disable=SC2317  # called through run()
+install_check() {
+	local src=$out/src dest=$out/dest prefix=/usr/local f
+	mkdir -p "$src" "$dest"
+	git ls-files -co --exclude-standard -z |
+		while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
+		xargs -0 cp --parents -t "$src" || return 1
+	make -s -C "$src" clean || return 1
+	make -s -C "$src" install CFLAGS="-O2 -g" WERROR=1 DESTDIR="$dest" || return 1
+	# The literal block of paths in the "Installing" section.
+	awk '/^=+$/ && prev != "" { sec = prev } { prev = $0 }
+		sec == "Installing" && /^    \/[^ ]+$/ { print $1 }' \
+		Documentation/volsnap.rst | sort > "$out/documented"
+	[ -s "$out/documented" ] || { echo "no file list in Documentation/volsnap.rst"; return 1; }
+	(cd "$dest" && find . -type f -o -type l) | sed 's/^\.//' | sort > "$out/installed"
+	diff -u "$out/documented" "$out/installed" || return 1
+	[ -x "$dest$prefix/sbin/snapctl" ] || echo "snapctl is not executable"
+	[ "$("$dest$prefix/sbin/snapctl" --version)" = "snapctl $(sed -n 's/^VERSION := //p' Makefile)" ] ||
+		echo "installed snapctl --version: wrong output"
+	cc -std=gnu11 -Wall -Wextra -Werror -fsyntax-only \
+		-include "$dest$prefix/include/linux/volsnap.h" -x c /dev/null
+	make -s -C "$src" uninstall DESTDIR="$dest" || return 1
+	find "$dest" -type f -o -type l
+}
+run "make install: CFLAGS=\"-O2 -g\" -Werror build, the documented files, UAPI header alone" \
+	install_check
+
+mapfile -t scripts < <(git ls-files '*.sh' '*.bash-completion' tests/run tests/demo .ci/run 2>/dev/null; \
+	find tests tools .ci -name '*.sh' -o -name '*.bash-completion' -o -path tests/run \
+	-o -path tests/demo -o -path .ci/run)
 mapfile -t scripts < <(printf '%s\n' "${scripts[@]}" | sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 run "shellcheck (${#scripts[@]} scripts)" shellcheck -x -P SCRIPTDIR "${scripts[@]}"
 
