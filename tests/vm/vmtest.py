@@ -792,15 +792,17 @@ def main():
         args.crash_seed = args.crash_seed or random.randrange(1, 1 << 31)
         log(f"crash tests: seed {args.crash_seed} (--crash-seed to repeat)")
     tests = [(n, t) for n, t in tests if n not in crash]
-    if args.static:
-        run_static(args.static, res)
-    # The lanes (one per kernel) in parallel, the longest first: a lane's
-    # guest keeps about one of the host's cores busy (TCG), and every
-    # lane's result goes into res.
+    # The static checks beside the lanes (they build in directories of
+    # their own), and the lanes (one per kernel) in parallel, the longest
+    # first: a lane's guest keeps about one of the host's cores busy (TCG),
+    # and every result goes into res.
     order = sorted(kernels, key=lambda k: k.name != "debug")
-    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        for f in [pool.submit(run_lane, k, tests, tests_all, crash, args, res)
-                  for k in order]:
+    with concurrent.futures.ThreadPoolExecutor(1) as spool, \
+         concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [spool.submit(run_static, args.static, res)] if args.static else []
+        futures += [pool.submit(run_lane, k, tests, tests_all, crash, args, res)
+                    for k in order]
+        for f in futures:
             f.result()
     for label, detail in res.failures:
         print(f"\n=== FAIL {label}")
