@@ -80,7 +80,7 @@ fs_populate() {
 		mkdir -p "$FS_MNT/tree/d$_d"
 		_f=0
 		while [ $_f -lt "$FS_FILES" ]; do
-			dd if=/dev/urandom of="$FS_MNT/tree/d$_d/f$_f" bs=1k \
+			bbdd if=/dev/urandom of="$FS_MNT/tree/d$_d/f$_f" bs=1k \
 				count=$(((_d * 30 + _f) * 37 % 400 + 1)) 2>/dev/null
 			_f=$((_f + 1))
 		done
@@ -103,11 +103,11 @@ fs_churn() {
 		_p="$FS_MNT/tree/d$((_i % 10))"
 		_f="$_p/f$((_i * 7 % FS_FILES))"
 		case $((_i % 5)) in
-		0) dd if=/dev/urandom of="$_f" bs=4k count=8 seek=$((_i % 4)) \
+		0) bbdd if=/dev/urandom of="$_f" bs=4k count=8 seek=$((_i % 4)) \
 			conv=notrunc 2>/dev/null ;;
 		1) echo "appended $_i" >> "$_f" 2>/dev/null ;;
 		2) rm -f "$_f" ;;
-		3) dd if=/dev/urandom of="$_p/new$_i" bs=4k count=16 2>/dev/null ;;
+		3) bbdd if=/dev/urandom of="$_p/new$_i" bs=4k count=16 2>/dev/null ;;
 		4) mv "$_f" "$_p/renamed$_i" 2>/dev/null ;;
 		esac
 		[ $((_i % 25)) -eq 0 ] && sync
