@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install everything the build, the checks and the VM tests need on a bare
-# Debian 12 machine: host packages (no kernel package among them), and
+# Debian 12 machine: host packages (no kernel package among them), the
+# guest-only programs (mdadm) unpacked into the cache, and
 # Debian's 6.1 (bookworm) and 6.12 (bookworm-backports) kernels with their
 # build trees, downloaded and unpacked into the cache, never installed: the
 # host's /boot, /lib/modules and /usr/src are not touched. Idempotent and
@@ -135,6 +136,24 @@ cached_headers() {
 	[ -f "$VOLSNAP_CACHE/kernels/$1/headers.done" ] &&
 	[ -f "$(kernel_build_dir "$1")/Makefile" ]
 }
+
+# Programs only the guest runs, unpacked into the cache rather than
+# installed: mdadm's package would set up array monitoring on the host.
+GUEST_PKGS=(mdadm)
+groot=$VOLSNAP_CACHE/guest-tools
+if [ "$(cat "$groot/done" 2>/dev/null)" != "${GUEST_PKGS[*]}" ]; then
+	apt_update
+	log "unpacking ${GUEST_PKGS[*]} into $groot/root"
+	rm -rf "$groot"
+	mkdir -p "$groot/debs"
+	(cd "$groot/debs" && apt-get download -q -o APT::Sandbox::User=root \
+		"${GUEST_PKGS[@]}" >&2)
+	for p in "$groot"/debs/*.deb; do
+		dpkg-deb -x "$p" "$groot/root"
+	done
+	rm -rf "$groot/debs"
+	echo "${GUEST_PKGS[*]}" > "$groot/done"
+fi
 
 for suite in bookworm bookworm-backports; do
 	stamp="$VOLSNAP_CACHE/kernel-$suite.abi"

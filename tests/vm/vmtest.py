@@ -40,6 +40,7 @@ BOOT_MODULES = [
     ("libcrc32c", ""), ("ext4", ""), ("xfs", ""), ("loop", ""),
     ("dm_mod", ""), ("dm_snapshot", ""), ("dm_flakey", ""), ("dm_delay", ""),
     ("null_blk", "nr_devices=0"), ("brd", "rd_nr=0"), ("sd_mod", ""),
+    ("raid1", ""),
 ]
 # Modules copied into the guest (with what they need) but loaded by the
 # tests that use them: scsi_debug injects medium errors on reads
@@ -51,6 +52,10 @@ TEST_MODULES = ["scsi_debug"]
 GUEST_TOOLS = ["dd", "fio", "mkfs.ext4", "mke2fs", "e2fsck", "debugfs",
                "mkfs.xfs", "xfs_repair", "xfs_io", "xfs_db", "xfs_mdrestore", "dmsetup", "jq",
                "blockdev", "cmp", "setpriv", "sfdisk", "blkid", "lsblk"]
+
+# Programs only the guest runs: unpacked into CACHE/guest-tools/root by
+# tests/vm/deps.sh, never installed on the host. (path there, path in guest)
+GUEST_ONLY_TOOLS = [("sbin/mdadm", "/sbin/mdadm")]
 
 DISKS = [("origin", "1G"), ("store", "1G"), ("scratch1", "1G"), ("scratch2", "1G")]
 
@@ -207,6 +212,8 @@ def build_initramfs(k, tests, env):
         path = shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")
         if path:
             copy_with_libs(path, root)
+    for rel, dst in GUEST_ONLY_TOOLS:
+        copy_with_libs(os.path.join(CACHE, "guest-tools", "root", rel), root, dst)
     copy_with_libs(os.path.join(TOP, "tools/snapctl/snapctl"), root, "/usr/bin/snapctl")
 
     # Tests: the built tree, with the libraries their programs need.
@@ -776,6 +783,9 @@ def main():
     res = Result()
     try:
         kernels = [Kernel(n) for n in args.kernels.split(",") if n]
+        if not all(os.path.exists(os.path.join(CACHE, "guest-tools", "root", rel))
+                   for rel, _ in GUEST_ONLY_TOOLS):
+            run([os.path.join(VM, "deps.sh")], stdout=subprocess.DEVNULL)
         if not args.no_build:
             build(kernels)
     except (subprocess.CalledProcessError, OSError, KeyError) as e:
