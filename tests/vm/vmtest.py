@@ -17,6 +17,7 @@ when nothing failed.
 import argparse
 import concurrent.futures
 import copy
+import functools
 import os
 import random
 import re
@@ -167,8 +168,10 @@ def module_closure(k, name):
             if line.startswith("insmod ")]
 
 
-def build_initramfs(k, tests, env):
-    root = os.path.join(k.out, "initramfs")
+def build_initramfs(k, tests, env, tag):
+    """The initramfs of one boot of kernel k (tag names the boot: boots of
+    one kernel may be built while another runs) running tests."""
+    root = os.path.join(k.out, f"initramfs-{tag}")
     shutil.rmtree(root, ignore_errors=True)
     for d in ["bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "etc", "tests", "root"]:
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -234,7 +237,7 @@ def build_initramfs(k, tests, env):
         for key, val in env.items():
             f.write(f"export {key}='{val}'\n")
 
-    cpio = os.path.join(k.out, "initramfs.cpio")
+    cpio = os.path.join(k.out, f"initramfs-{tag}.cpio")
     files = subprocess.run(["find", ".", "-mindepth", "1"], cwd=root,
                            capture_output=True, check=True).stdout
     with open(cpio, "wb") as f:
@@ -691,9 +694,12 @@ def run_static(cmd, res):
     log(f"static checks: {points} in {time.time() - t0:.1f}s")
 
 
-def run_lane(k, tests, tests_all, crash, args, res):
-    """Every test on kernel k: its boots (multi-threaded TCG, then the
-    tests of GROUP/SINGLE_THREAD), then its crash cycles."""
+def lane_units(k, tests, tests_all, crash, args, res):
+    """The boots that test kernel k, as (rank, function) pairs: its boot of
+    the multi-threaded tests (rank 0), its boot of the tests of
+    GROUP/SINGLE_THREAD (rank 1) and the kill/verify cycles of each crash
+    test (rank 2). Each unit builds its own initramfs and disk files, so
+    units of one kernel can run at once."""
     args = copy.copy(args)
     args.timeout_scale = 3 if k.name == "debug" else 1
     profile = args.profile or ("debug" if k.name == "debug" else "full")
@@ -707,28 +713,35 @@ def run_lane(k, tests, tests_all, crash, args, res):
     env.update({v: os.environ[v] for v in ("VS_SEED", "VS_CYCLES",
                                            "VS_FUZZ_ITERS")
                 if os.environ.get(v)})
-    t0 = time.time()
     scaled = [(n, t * args.timeout_scale) for n, t in tests]
     # Tests that patch kernel text under running vCPUs get a boot of
     # their own with single-threaded TCG.
     single = group_list("SINGLE_THREAD")
-    runs = [([(n, t) for n, t in scaled if n not in single], None),
-            ([(n, t) for n, t in scaled if n in single], SINGLE_THREAD_ACCEL)]
-    for part, accel in runs:
-        if not part:
-            continue
-        cpio = build_initramfs(k, part, env)
+    runs = [("main", [(n, t) for n, t in scaled if n not in single], None),
+            ("single", [(n, t) for n, t in scaled if n in single],
+             SINGLE_THREAD_ACCEL)]
+
+    def boots(tag, part, accel):
+        t0 = time.time()
+        cpio = build_initramfs(k, part, dict(env, VS_BOOT=tag), tag)
         for attempt in range(1, BOOT_TRIES + 1):
             if boot(k, cpio, part, res, args,
                     last_try=attempt == BOOT_TRIES, accel=accel):
                 break
-    if crash:
-        cpio = build_initramfs(k, [], env)
-    for n, (kills, dkills) in sorted(crash.items()):
-        cycles = args.crash_kills or (dkills if k.name == "debug" else kills)
-        run_crash(k, cpio, n, dict(tests_all)[n] * args.timeout_scale,
-                  cycles, args.crash_seed, res, args)
-    log(f"{k.name}: lane done in {time.time() - t0:.0f}s")
+        log(f"{k.name}: {tag} boot done in {time.time() - t0:.0f}s")
+
+    def cycles(name, kills, dkills):
+        tag = "crash-" + name.replace("/", "-")
+        cpio = build_initramfs(k, [], dict(env, VS_BOOT=tag), tag)
+        n = args.crash_kills or (dkills if k.name == "debug" else kills)
+        run_crash(k, cpio, name, dict(tests_all)[name] * args.timeout_scale,
+                  n, args.crash_seed, res, args)
+
+    units = [(rank, functools.partial(boots, tag, part, accel))
+             for rank, (tag, part, accel) in enumerate(runs) if part]
+    units += [(2, functools.partial(cycles, n, kills, dkills))
+              for n, (kills, dkills) in sorted(crash.items())]
+    return units
 
 
 def main():
@@ -802,18 +815,24 @@ def main():
         args.crash_seed = args.crash_seed or random.randrange(1, 1 << 31)
         log(f"crash tests: seed {args.crash_seed} (--crash-seed to repeat)")
     tests = [(n, t) for n, t in tests if n not in crash]
-    # The static checks beside the lanes (they build in directories of
-    # their own), and the lanes (one per kernel) in parallel, the longest
-    # first: a lane's guest keeps about one of the host's cores busy (TCG),
-    # and every result goes into res.
+    # The static checks beside the boots (they build in directories of
+    # their own), and the boots of every kernel, args.jobs at once, taken
+    # in order: each kernel's boot of the multi-threaded tests first (the
+    # debug kernel's, the longest, before all), then the single-threaded
+    # boots and the crash cycles, so that the short units fill in at the
+    # end. A TCG guest keeps about one of the host's cores busy; every
+    # result goes into res.
     order = sorted(kernels, key=lambda k: k.name != "debug")
+    units = [(rank, i, unit) for i, k in enumerate(order)
+             for rank, unit in lane_units(k, tests, tests_all, crash, args, res)]
+    t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(1) as spool, \
          concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [spool.submit(run_static, args.static, res)] if args.static else []
-        futures += [pool.submit(run_lane, k, tests, tests_all, crash, args, res)
-                    for k in order]
+        futures += [pool.submit(unit) for _, _, unit in sorted(units, key=lambda u: u[:2])]
         for f in futures:
             f.result()
+    log(f"all boots done in {time.time() - t0:.0f}s")
     for label, detail in res.failures:
         print(f"\n=== FAIL {label}")
         if detail:
