@@ -13,6 +13,10 @@
 #                        "Installing"); make uninstall removes them
 #   make modules_install the module, through Kbuild (KVER=/KDIR= as above,
 #                        INSTALL_MOD_PATH=)
+#   make deb             Debian packages snapctl and volsnap-dkms (DKMS builds the
+#                        module for each kernel), with dpkg-buildpackage on a copy
+#                        of the tree; the .debs, .changes and build log go to
+#                        build/deb/ (Documentation/volsnap.rst, "Installing")
 #   make bench           boot a VM and benchmark volsnap against the raw disk and
 #                        dm-snapshot (tests/bench/run; results in bench-out/DATE/)
 #   make soak            boot a VM for 30 minutes of I/O with verification and
@@ -61,7 +65,7 @@ KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
 .PHONY: all module tools man tests clean test demo check deps bench soak \
-	install uninstall modules_install
+	install uninstall modules_install deb
 
 all: module tools
 
@@ -103,6 +107,28 @@ install: tools man
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/snapctl $(DESTDIR)$(MANDIR)/man8/snapctl.8 \
 		$(DESTDIR)$(INCLUDEDIR)/linux/volsnap.h $(DESTDIR)$(BASHCOMPDIR)/snapctl
+
+# dpkg-buildpackage writes beside the source tree and cleans it: it works
+# on a copy (the files git knows, committed or not, or all but build/ outside
+# git) in a temporary directory. MAKEFLAGS would carry this make's command
+# line variables (CFLAGS=...) over dpkg-buildflags' into debian/rules.
+DEBOUT := build/deb
+deb:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	src=$$tmp/volsnap-$(VERSION); mkdir -p "$$src"; \
+	if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then \
+		git ls-files -co --exclude-standard -z | xargs -0 sh -c \
+			'for f; do [ ! -f "$$f" ] || cp -P --parents "$$f" "$$0"; done' "$$src"; \
+	else \
+		tar -cf - --exclude=./build . | tar -xf - -C "$$src"; \
+	fi; \
+	rm -rf $(DEBOUT); mkdir -p $(DEBOUT); \
+	echo "dpkg-buildpackage -us -uc -b in $$src (log: $(DEBOUT)/build.log)"; \
+	(cd "$$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		dpkg-buildpackage -us -uc -b) > $(DEBOUT)/build.log 2>&1 || \
+		{ tail -n 40 $(DEBOUT)/build.log; echo "make deb: failed, see $(DEBOUT)/build.log"; exit 1; }; \
+	cp "$$tmp"/*.deb "$$tmp"/*.changes "$$tmp"/*.buildinfo $(DEBOUT)/; \
+	echo "packages in $(DEBOUT)/:"; ls -1 $(DEBOUT)/*.deb | sed 's/^/  /'
 
 tests:
 	$(MAKE) -C tests

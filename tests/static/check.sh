@@ -2,7 +2,9 @@
 # Static checks, one TAP point each: W=1 + sparse builds of the module for
 # Debian's kernels in the cache (tests/vm/deps.sh), checkpatch --strict,
 # kernel-doc, a -Wpadded probe of the UAPI header, make install into a
-# DESTDIR, shellcheck. Run by tests/run; alone:
+# DESTDIR, the Debian packages (make deb, lintian, a DKMS build of the
+# packaged sources for each cached kernel), shellcheck. Run by tests/run;
+# alone:
 #   tests/static/check.sh
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,6 +89,16 @@ run "UAPI header: -Wpadded probe" \
 	cc -std=gnu11 -Wall -Wextra -Wpadded -Werror -Iuapi \
 	-o "$out/probe" tests/static/uapi-probe.c
 
+# documented_files - the literal block of paths in Documentation/volsnap.rst,
+# section "Installing": what make install installs with the default PREFIX.
+# shellcheck disable=SC2317  # called through run()
+documented_files() {
+	awk '/^=+$/ && prev != "" { sec = prev } { prev = $0 }
+		sec == "Installing" && /^    \/[^ ]+$/ { print $1 }' \
+		Documentation/volsnap.rst | sort | grep . ||
+		{ echo "no file list in Documentation/volsnap.rst"; return 1; }
+}
+
 # make install from a clean copy of the tree, with CFLAGS on the command line
 # (the project's include paths and warnings must survive it) and -Werror:
 # exactly the files Documentation/volsnap.rst lists under "Installing", a
@@ -101,11 +113,7 @@ install_check() {
 		xargs -0 cp --parents -t "$src" || return 1
 	make -s -C "$src" clean || return 1
 	make -s -C "$src" install CFLAGS="-O2 -g" WERROR=1 DESTDIR="$dest" || return 1
-	# The literal block of paths in the "Installing" section.
-	awk '/^=+$/ && prev != "" { sec = prev } { prev = $0 }
-		sec == "Installing" && /^    \/[^ ]+$/ { print $1 }' \
-		Documentation/volsnap.rst | sort > "$out/documented"
-	[ -s "$out/documented" ] || { echo "no file list in Documentation/volsnap.rst"; return 1; }
+	documented_files > "$out/documented" || return 1
 	(cd "$dest" && find . -type f -o -type l) | sed 's/^\.//' | sort > "$out/installed"
 	diff -u "$out/documented" "$out/installed" || return 1
 	[ -x "$dest$prefix/sbin/snapctl" ] || echo "snapctl is not executable"
@@ -118,6 +126,84 @@ install_check() {
 }
 run "make install: CFLAGS=\"-O2 -g\" -Werror build, the documented files, UAPI header alone" \
 	install_check
+
+# make deb: both packages build (no kernel tree needed), snapctl with
+# dpkg-buildflags' hardening flags; snapctl holds what make install
+# installs, moved to /usr (Documentation/volsnap.rst, "Installing"), and
+# volsnap-dkms dkms.conf and the module's sources, nothing else.
+debs=$top/build/deb
+# deb_files PKG - the files and symlinks a package holds, but its docs and
+# lintian overrides
+# shellcheck disable=SC2317  # called through run()
+deb_files() {
+	dpkg-deb -c "$debs/$1"_*.deb | awk '$1 !~ /^d/ { print $6 }' |
+		sed 's|^\./|/|' | grep -v '^/usr/share/\(doc\|lintian/overrides\)/' | sort
+}
+# shellcheck disable=SC2317  # called through run()
+deb_check() {
+	local ver flag cc contents=$out/contents want=$out/want
+	ver=$(sed -n 's/^VERSION := //p' Makefile)
+	make -s -C "$top" deb > "$out/deb.log" 2>&1 || { cat "$out/deb.log"; return 1; }
+	cc=$(grep -e '-DSNAPCTL_VERSION=' "$debs/build.log")
+	[ -n "$cc" ] || { echo "no snapctl compile line in $debs/build.log"; return 1; }
+	for flag in -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Werror=format-security \
+		    -Wl,-z,relro -Wl,-z,now; do
+		grep -q -e " $flag\( \|$\)" <<< "$cc" || echo "snapctl built without $flag"
+	done
+	deb_files snapctl > "$contents" || return 1
+	documented_files | sed 's|^/usr/local/|/usr/|; s|/man8/snapctl\.8$|&.gz|' |
+		sort > "$want" || return 1
+	diff -u "$want" "$contents" || echo "snapctl: not the files make install installs"
+	deb_files volsnap-dkms > "$contents" || return 1
+	git ls-files -co --exclude-standard dkms.conf kmod uapi | sed "s|^|/usr/src/volsnap-$ver/|" | sort > "$want"
+	diff -u "$want" "$contents" || echo "volsnap-dkms: not dkms.conf and the module's sources"
+}
+run "make deb: snapctl (hardened, make install's files) and volsnap-dkms" deb_check
+
+# lintian on the .changes (all the packages): no error, no warning; the
+# overrides in debian/*.lintian-overrides say why each is there.
+# shellcheck disable=SC2317  # called through run()
+lintian_check() {
+	local changes
+	changes=$(find "$debs" -name '*.changes' 2>/dev/null)
+	[ -n "$changes" ] || { echo "no .changes in $debs (make deb failed)"; return 1; }
+	lintian --fail-on error,warning "$changes" > "$out/lintian.log" 2>&1 ||
+		{ cat "$out/lintian.log"; return 1; }
+}
+run "lintian: no errors or warnings" lintian_check
+
+# DKMS builds the packaged sources, as a machine installing volsnap-dkms
+# would, for each kernel in the cache: a private DKMS tree in the scratch
+# directory (nothing in /var/lib/dkms or /lib/modules), no signing (no key
+# is made), and the module's vermagic is that of the kernel's own modules.
+# shellcheck disable=SC2317  # called through run()
+dkms_check() {
+	local kver=$1 t=$out/dkms-$1 deb ver ko ref want got log
+	deb=$(find "$debs" -name 'volsnap-dkms_*.deb' 2>/dev/null)
+	[ -n "$deb" ] || { echo "no volsnap-dkms package in $debs (make deb failed)"; return 1; }
+	mkdir -p "$t/dkms" "$t/modules" "$t/tmp"
+	dpkg-deb -x "$deb" "$t/root" || return 1
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$t"/root/usr/src/volsnap-*/dkms.conf)
+	TMPDIR=$t/tmp sign_file=$t/no-sign-file mok_signing_key=$t/mok.key \
+	mok_certificate=$t/mok.crt dkms build "volsnap/$ver" -k "$kver" \
+		--kernelsourcedir "$(kernel_build_dir "$kver")" --dkmstree "$t/dkms" \
+		--sourcetree "$t/root/usr/src" --installtree "$t/modules" > "$t/log" 2>&1 ||
+		{ cat "$t/log" "$t/dkms/volsnap/$ver/build/make.log" 2>/dev/null; return 1; }
+	ko=$t/dkms/volsnap/$ver/$kver/x86_64/module/volsnap.ko
+	log=$t/dkms/volsnap/$ver/$kver/x86_64/log/make.log
+	[ -f "$ko" ] || { cat "$t/log"; echo "dkms built no $ko"; return 1; }
+	grep -E 'warning|error' "$log" | grep -v 'Skipping BTF'
+	ref=$(find "$VOLSNAP_CACHE/kernels/$kver/root/lib/modules/$kver/kernel" \
+		-name '*.ko*' -print -quit)
+	want=$(modinfo -F vermagic "$ref") got=$(modinfo -F vermagic "$ko")
+	[ -n "$want" ] && [ "$got" = "$want" ] ||
+		echo "vermagic: volsnap.ko '$got', $kver's own modules '$want'"
+	got=$(modinfo -F version "$ko")
+	[ "$got" = "$ver" ] || echo "volsnap.ko version '$got', not $ver"
+}
+for kver in "${kvers[@]}"; do
+	run "dkms build of volsnap-dkms for $kver: vermagic matches" dkms_check "$kver"
+done
 
 mapfile -t scripts < <(git ls-files '*.sh' '*.bash-completion' tests/run tests/demo .ci/run 2>/dev/null; \
 	find tests tools .ci -name '*.sh' -o -name '*.bash-completion' -o -path tests/run \

@@ -15,7 +15,12 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   fio e2fsprogs xfsprogs dmsetup sparse shellcheck python3
 	   python3-docutils gnuplot-nox bc bison flex libelf-dev libssl-dev
 	   dwarves rsync jq fdisk perl linux-source-6.1
-	   gcc-12)	# the compiler Debian's 6.1 and 6.12 trees name (CC=gcc-12)
+	   gcc-12	# the compiler Debian's 6.1 and 6.12 trees name (CC=gcc-12)
+	   # make deb and its checks: dpkg-buildpackage's implicit build
+	   # dependency, debian/control's, lintian, and dkms to build the
+	   # packaged module against the cached trees. dkms only recommends
+	   # linux-headers-amd64; the check below keeps it that way.
+	   build-essential debhelper dh-dkms lintian dkms)
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages)"
 
@@ -35,6 +40,10 @@ apt_update() {
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing: ${missing[*]}"
 	apt_update
+	# No kernel image or headers on the host, whatever pulls them in.
+	kpkgs=$(apt-get install -s -q --no-install-recommends "${missing[@]}" 2>/dev/null |
+		sed -n 's/^Inst \(linux-\(image\|headers\)-[^ ]*\).*/\1/p')
+	[ -z "$kpkgs" ] || die "installing ${missing[*]} would install: $kpkgs"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		"${missing[@]}" >&2
 fi
