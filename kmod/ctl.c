@@ -353,7 +353,7 @@ static const struct file_operations ctl_fops = {
 };
 
 static struct miscdevice ctl_misc = {
-	.minor		= MISC_DYNAMIC_MINOR,
+	.minor		= VOLSNAP_CTL_MINOR,
 	.name		= VOLSNAP_CTL_NAME,
 	.fops		= &ctl_fops,
 	.mode		= 0600,
@@ -362,10 +362,21 @@ static struct miscdevice ctl_misc = {
 /**
  * volsnap_ctl_init() - register the control device
  *
+ * At its fixed minor, VOLSNAP_CTL_MINOR, so that opening the node loads
+ * the module; if another driver has that minor, at a dynamic one (the
+ * control device works, on-demand loading does not).
+ *
  * Return: 0 or a negative errno from misc_register().
  */
 int volsnap_ctl_init(void)
 {
+	int ret = misc_register(&ctl_misc);
+
+	if (ret != -EBUSY)
+		return ret;
+	pr_notice("misc minor %d is taken: /dev/%s gets a dynamic one and will not load the module on demand\n",
+		  VOLSNAP_CTL_MINOR, VOLSNAP_CTL_NAME);
+	ctl_misc.minor = MISC_DYNAMIC_MINOR;
 	return misc_register(&ctl_misc);
 }
 

@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 struct gendisk;
+struct kobject;
 struct volsnap_origin;
 struct volsnap_snapshot_info;
 
@@ -24,6 +25,8 @@ struct volsnap_snapshot_info;
  *	the origin's snap_lock; read locklessly by the I/O path.
  * @created: creation time, CLOCK_REALTIME ns.
  * @disk: the image device.
+ * @holders: the origin's holders directory, in which the image has its
+ *	link (a reference held), or NULL.
  * @inflight: pieces of image reads in flight.
  */
 struct volsnap_snapshot {
@@ -34,6 +37,7 @@ struct volsnap_snapshot {
 	int error;
 	u64 created;
 	struct gendisk *disk;
+	struct kobject *holders;
 	atomic_t inflight;
 };
 

@@ -19,6 +19,15 @@
 /** VOLSNAP_CTL_NAME - name of the control misc device under /dev */
 #define VOLSNAP_CTL_NAME	"volsnap-ctl"
 
+/**
+ * VOLSNAP_CTL_MINOR - the control device's minor under the misc major (10)
+ *
+ * Fixed, from the range devices.txt reserves for local use, so that the
+ * node can exist before the module is loaded (kmod static-nodes makes it
+ * from the module's devname alias) and opening it loads the module.
+ */
+#define VOLSNAP_CTL_MINOR	250
+
 /** VOLSNAP_VERSION_LEN - size of the version string buffer, with its NUL */
 #define VOLSNAP_VERSION_LEN	32
 
