@@ -377,6 +377,14 @@ static ssize_t id_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(id);
 
+/* The snapshot set it was created in, 0 if none. */
+static ssize_t set_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", dev_to_snapshot(dev)->set);
+}
+static DEVICE_ATTR_RO(set);
+
 /* Seconds since the Unix epoch, as snapctl list shows them. */
 static ssize_t created_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
@@ -406,6 +414,7 @@ static struct attribute *image_attrs[] = {
 	&dev_attr_origin.attr,
 	&dev_attr_origin_dev.attr,
 	&dev_attr_id.attr,
+	&dev_attr_set.attr,
 	&dev_attr_created.attr,
 	&dev_attr_state.attr,
 	&dev_attr_error.attr,
@@ -764,6 +773,7 @@ void volsnap_snapshot_info(struct volsnap_snapshot *s,
 	info->error = READ_ONCE(s->error);
 	info->state = info->error ? VOLSNAP_SNAP_INVALID : 0;
 	info->created_ns = s->created;
+	info->set_id = s->set;
 	info->chunks = volsnap_chunkmap_count(&s->o->map, s->epoch);
 }
 
