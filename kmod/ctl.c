@@ -15,6 +15,7 @@
 #include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -27,7 +28,11 @@
 
 /* Features this build implements; a bit appears with its code. */
 #define VOLSNAP_FEATURES \
-	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE)
+	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE | \
+	 VOLSNAP_FEAT_SET)
+
+/* The last snapshot set's id (0: none yet); under volsnap_ctl_mutex. */
+static u64 last_set_id;
 
 static bool all_zero(const void *p, size_t len)
 {
@@ -158,6 +163,78 @@ static long ctl_create(struct volsnap_create __user *uarg)
 	mutex_unlock(&volsnap_ctl_mutex);
 	if (!ret && copy_to_user(uarg, &c, sizeof(c)))
 		return -EFAULT;
+	return ret;
+}
+
+/* A member as VOLSNAP_IOC_CREATE takes it: only the origin given. */
+static bool member_valid(const struct volsnap_create *c)
+{
+	return !c->flags && !c->pad && !c->id && !c->image_index &&
+	       !c->image_major && !c->image_minor && !c->hold_ns &&
+	       all_zero(c->reserved, sizeof(c->reserved));
+}
+
+static long ctl_create_set(struct volsnap_create_set __user *uarg)
+{
+	struct volsnap_origin *os[VOLSNAP_SET_MAX];
+	struct volsnap_create_set cs;
+	struct volsnap_create *m;
+	void __user *members;
+	unsigned int i, j;
+	size_t size;
+	long ret;
+
+	if (copy_from_user(&cs, uarg, sizeof(cs)))
+		return -EFAULT;
+	if (cs.flags || !cs.count || cs.count > VOLSNAP_SET_MAX ||
+	    cs.set_id || cs.hold_ns || cs.failed || cs.pad ||
+	    !all_zero(cs.reserved, sizeof(cs.reserved)))
+		return -EINVAL;
+	members = u64_to_user_ptr(cs.members);
+	size = array_size(cs.count, sizeof(*m));
+	m = memdup_user(members, size);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	ret = -EINVAL;
+	for (i = 0; i < cs.count; i++) {
+		if (!member_valid(&m[i]))
+			goto out;
+		for (j = 0; j < i; j++)
+			if (m[j].major == m[i].major && m[j].minor == m[i].minor)
+				goto out;
+	}
+	/* As for create: the results must be able to go back first. */
+	ret = -EFAULT;
+	if (copy_to_user(members, m, size) || copy_to_user(uarg, &cs, sizeof(cs)))
+		goto out;
+
+	cs.failed = cs.count;
+	mutex_lock(&volsnap_ctl_mutex);
+	ret = 0;
+	for (i = 0; i < cs.count && !ret; i++) {
+		os[i] = find_origin(m[i].major, m[i].minor);
+		if (!os[i]) {
+			cs.failed = i;
+			ret = -ENODEV;
+		}
+	}
+	if (!ret) {
+		cs.set_id = ++last_set_id;
+		ret = volsnap_origin_snapshot_set(os, cs.count, cs.set_id, m,
+						  &cs.failed);
+	}
+	mutex_unlock(&volsnap_ctl_mutex);
+	if (ret) {
+		cs.set_id = 0;
+		if (copy_to_user(&uarg->failed, &cs.failed, sizeof(cs.failed)))
+			ret = -EFAULT;
+		goto out;
+	}
+	cs.hold_ns = m[0].hold_ns;
+	if (copy_to_user(members, m, size) || copy_to_user(uarg, &cs, sizeof(cs)))
+		ret = -EFAULT;
+out:
+	kfree(m);
 	return ret;
 }
 
@@ -325,6 +402,8 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ctl_origin_cmd(file, cmd, uarg);
 	case VOLSNAP_IOC_CREATE:
 		return ctl_create(uarg);
+	case VOLSNAP_IOC_CREATE_SET:
+		return ctl_create_set(uarg);
 	case VOLSNAP_IOC_DELETE:
 		return ctl_delete(uarg);
 	case VOLSNAP_IOC_LIST:
@@ -353,7 +432,7 @@ static const struct file_operations ctl_fops = {
 };
 
 static struct miscdevice ctl_misc = {
-	.minor		= MISC_DYNAMIC_MINOR,
+	.minor		= VOLSNAP_CTL_MINOR,
 	.name		= VOLSNAP_CTL_NAME,
 	.fops		= &ctl_fops,
 	.mode		= 0600,
@@ -362,10 +441,21 @@ static struct miscdevice ctl_misc = {
 /**
  * volsnap_ctl_init() - register the control device
  *
+ * At its fixed minor, VOLSNAP_CTL_MINOR, so that opening the node loads
+ * the module; if another driver has that minor, at a dynamic one (the
+ * control device works, on-demand loading does not).
+ *
  * Return: 0 or a negative errno from misc_register().
  */
 int volsnap_ctl_init(void)
 {
+	int ret = misc_register(&ctl_misc);
+
+	if (ret != -EBUSY)
+		return ret;
+	pr_notice("misc minor %d is taken: /dev/%s gets a dynamic one and will not load the module on demand\n",
+		  VOLSNAP_CTL_MINOR, VOLSNAP_CTL_NAME);
+	ctl_misc.minor = MISC_DYNAMIC_MINOR;
 	return misc_register(&ctl_misc);
 }
 

@@ -16,8 +16,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+
+#include <linux/volsnap.h>
 
 #include "ctl.h"
 #include "hook.h"
@@ -229,3 +232,6 @@ MODULE_DESCRIPTION("Copy-on-write snapshots of live block devices");
 MODULE_AUTHOR("The volsnap developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(VOLSNAP_VERSION);
+/* Opening /dev/volsnap-ctl loads the module (see volsnap_ctl_init()). */
+MODULE_ALIAS_MISCDEV(VOLSNAP_CTL_MINOR);
+MODULE_ALIAS("devname:" VOLSNAP_CTL_NAME);

@@ -631,6 +631,58 @@ static bool disk_has_partitions(struct gendisk *disk)
 	return part;
 }
 
+/*
+ * Can @o take one more snapshot? -EMLINK too many, -EXDEV a whole disk
+ * that gained partitions (writes to them would bypass it).
+ */
+static int snapshot_check(struct volsnap_origin *o)
+{
+	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
+		return -EMLINK;
+	if (!bdev_is_partition(o->bdev.bdev) &&
+	    disk_has_partitions(o->bdev.bdev->bd_disk))
+		return -EXDEV;
+	return 0;
+}
+
+/*
+ * The instant of @s, with @o's writes held: no write is in flight, new
+ * ones wait. The image has the origin's size now (it may have grown or
+ * shrunk since the last instant); copies cover what lies below it.
+ */
+static void snapshot_switch(struct volsnap_origin *o,
+			    struct volsnap_snapshot *s, u64 set_id)
+{
+	WRITE_ONCE(o->nr_sectors, bdev_nr_sectors(o->bdev.bdev));
+	set_capacity(s->disk, o->nr_sectors);
+	s->epoch = ++o->last_epoch;
+	s->set = set_id;
+	s->created = ktime_get_real_ns();
+	spin_lock(&o->snap_lock);
+	list_add_tail(&s->node, &o->snapshots);
+	o->nr_snapshots++;
+	WRITE_ONCE(o->cow_epoch, s->epoch);
+	spin_unlock(&o->snap_lock);
+}
+
+/* Make the image of @s appear and tell the caller its name in @arg. */
+static int snapshot_publish(struct volsnap_origin *o,
+			    struct volsnap_snapshot *s,
+			    struct volsnap_create *arg)
+{
+	int ret = volsnap_snapshot_publish(s);
+
+	if (ret)
+		return ret;
+	arg->id = s->epoch;
+	arg->image_index = s->index;
+	arg->image_major = s->disk->major;
+	arg->image_minor = s->disk->first_minor;
+	pr_info("%pg: snapshot %u is volsnap%d (writes held %llu us)\n",
+		o->bdev.bdev, s->epoch, s->index, arg->hold_ns / NSEC_PER_USEC);
+	return 0;
+}
+
 /**
  * volsnap_origin_snapshot() - take a snapshot
  * @o: the origin.
@@ -664,12 +716,9 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 		/* Only the control path freezes: it cannot become FROZEN. */
 		return -EBUSY;
 	}
-	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
-		return -EMLINK;
-	/* Partitions made on a whole-disk origin: writes to them bypass it. */
-	if (!bdev_is_partition(o->bdev.bdev) &&
-	    disk_has_partitions(o->bdev.bdev->bd_disk))
-		return -EXDEV;
+	ret = snapshot_check(o);
+	if (ret)
+		return ret;
 
 	/* Everything that can be prepared is prepared before the hold. */
 	if (frozen)	/* allocations must not wait for writes we hold */
@@ -694,20 +743,7 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 		goto out;
 	}
 
-	/*
-	 * The instant: no write is in flight, new ones are held. The image
-	 * has the origin's size now (it may have grown or shrunk since the
-	 * last instant); copies cover what lies below it.
-	 */
-	WRITE_ONCE(o->nr_sectors, bdev_nr_sectors(o->bdev.bdev));
-	set_capacity(s->disk, o->nr_sectors);
-	s->epoch = ++o->last_epoch;
-	s->created = ktime_get_real_ns();
-	spin_lock(&o->snap_lock);
-	list_add_tail(&s->node, &o->snapshots);
-	o->nr_snapshots++;
-	WRITE_ONCE(o->cow_epoch, s->epoch);
-	spin_unlock(&o->snap_lock);
+	snapshot_switch(o, s, 0);
 
 	if (frozen)
 		mutex_unlock(&o->freeze_lock);
@@ -715,20 +751,136 @@ int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 		thaw(o);
 	arg->hold_ns = ktime_get_ns() - o->freeze_start;
 
-	ret = volsnap_snapshot_publish(s);
-	if (ret) {
+	ret = snapshot_publish(o, s, arg);
+	if (ret)
 		volsnap_snapshot_discard(s);
-		goto out;
-	}
-	arg->id = s->epoch;
-	arg->image_index = s->index;
-	arg->image_major = s->disk->major;
-	arg->image_minor = s->disk->first_minor;
-	pr_info("%pg: snapshot %u is volsnap%d (writes held %llu us)\n",
-		o->bdev.bdev, s->epoch, s->index, arg->hold_ns / NSEC_PER_USEC);
 out:
 	if (frozen)
 		memalloc_noio_restore(noio);
+	return ret;
+}
+
+/*
+ * Freeze the filesystems of @os[0..@n), then hold their writes, all before
+ * @deadline. Return 0 with every member frozen and held, or an error with
+ * none (what was done is undone) and the failing member's index in
+ * *@failed.
+ */
+static int set_hold(struct volsnap_origin **os, unsigned int n,
+		    unsigned long deadline, unsigned int *failed)
+{
+	unsigned int frozen, held = 0;
+	unsigned long left;
+	int ret = 0;
+
+	for (frozen = 0; frozen < n; frozen++) {
+		ret = volsnap_freeze_bdev(os[frozen]->bdev.bdev);
+		if (ret) {
+			*failed = frozen;
+			goto thaw;
+		}
+	}
+	for (held = 0; held < n; held++) {
+		*failed = held;
+		left = time_before(jiffies, deadline) ? deadline - jiffies : 0;
+		if (!left) {
+			ret = -ETIMEDOUT;
+			goto open;
+		}
+		ret = gate_close(os[held], left);
+		if (ret) {
+			held++;		/* its gate stays closed: open it */
+			goto open;
+		}
+	}
+	return 0;
+
+open:
+	while (held)
+		gate_open(os[--held]);
+thaw:
+	while (frozen)
+		volsnap_thaw_bdev(os[--frozen]->bdev.bdev);
+	return ret;
+}
+
+/**
+ * volsnap_origin_snapshot_set() - one snapshot of each origin, at one instant
+ * @os: the origins, distinct.
+ * @n: how many, 1 to %VOLSNAP_SET_MAX.
+ * @set_id: the set's id, recorded in each snapshot.
+ * @args: filled, one per origin, as volsnap_origin_snapshot() fills its
+ *	@arg; @hold_ns is the set's.
+ * @failed: on an error, set to the index of the member that failed, or
+ *	@n when the error is no one member's.
+ *
+ * Every filesystem is frozen, then every origin's writes are held, the
+ * snapshots switch, and all are thawed: the images of all members show
+ * one instant, and the hold limit covers the whole set. All or nothing:
+ * on any error no member keeps a new snapshot and every member is thawed.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0, or a negative errno as volsnap_origin_snapshot() without
+ * @frozen (for the first member that failed).
+ */
+int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
+				u64 set_id, struct volsnap_create *args,
+				unsigned int *failed)
+{
+	struct volsnap_snapshot *ss[VOLSNAP_SET_MAX];
+	unsigned int i, made = 0;
+	u64 start, hold;
+	int ret = 0;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	for (i = 0; i < n; i++) {
+		*failed = i;
+		ret = READ_ONCE(os[i]->freeze) == VOLSNAP_FROZEN ? -EBUSY :
+		      snapshot_check(os[i]);
+		if (ret)
+			return ret;
+	}
+	for (made = 0; made < n; made++) {
+		*failed = made;
+		ss[made] = volsnap_snapshot_alloc(os[made]);
+		if (IS_ERR(ss[made])) {
+			ret = PTR_ERR(ss[made]);
+			goto discard;
+		}
+	}
+
+	start = ktime_get_ns();
+	ret = set_hold(os, n, jiffies + hold_limit(), failed);
+	if (ret) {
+		pr_warn("snapshot set of %u: not frozen within %u ms: failed\n",
+			n, volsnap_hold_limit_ms);
+		goto discard;
+	}
+	for (i = 0; i < n; i++)
+		snapshot_switch(os[i], ss[i], set_id);
+	for (i = n; i > 0; i--)
+		thaw(os[i - 1]);
+	hold = ktime_get_ns() - start;
+
+	for (i = 0; i < n; i++) {
+		*failed = i;
+		args[i].hold_ns = hold;
+		ret = snapshot_publish(os[i], ss[i], &args[i]);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		return 0;
+	/* All or nothing: the images already there go again. */
+	for (made = 0; made < i; made++)
+		volsnap_snapshot_delete(ss[made], true);
+	for (; made < n; made++)
+		volsnap_snapshot_discard(ss[made]);
+	return ret;
+
+discard:
+	while (made > 0)
+		volsnap_snapshot_discard(ss[--made]);
 	return ret;
 }
 

@@ -225,6 +225,9 @@ int volsnap_origin_thaw(struct volsnap_origin *o);
 void volsnap_origin_release_owner(const void *owner);
 int volsnap_origin_snapshot(struct volsnap_origin *o, bool frozen,
 			    struct volsnap_create *arg);
+int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
+				u64 set_id, struct volsnap_create *args,
+				unsigned int *failed);
 void volsnap_origin_update_epoch(struct volsnap_origin *o);
 void volsnap_origin_exit(void);
 int volsnap_origin_init(void);

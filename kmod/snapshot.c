@@ -19,9 +19,14 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/device.h>
 #include <linux/idr.h>
+#include <linux/kobject.h>
+#include <linux/math64.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/timekeeping.h>
 #include <linux/wait_bit.h>
 
@@ -337,6 +342,140 @@ static const struct block_device_operations image_fops = {
 	.free_disk	= image_free_disk,
 };
 
+/*
+ * /sys/block/volsnapN/volsnap/: what udev needs to give the image a
+ * stable name (/dev/disk/by-snapshot/ORIGIN/ID) and what lsblk and
+ * scripts need to place it, without the control device. The attributes
+ * go with the disk: del_gendisk() removes them and waits for readers
+ * before the snapshot leaves its origin.
+ */
+static struct volsnap_snapshot *dev_to_snapshot(struct device *dev)
+{
+	return dev_to_disk(dev)->private_data;
+}
+
+static ssize_t origin_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%pg\n", dev_to_snapshot(dev)->o->bdev.bdev);
+}
+static DEVICE_ATTR_RO(origin);
+
+static ssize_t origin_dev_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	dev_t origin = dev_to_snapshot(dev)->o->dev;
+
+	return sysfs_emit(buf, "%u:%u\n", MAJOR(origin), MINOR(origin));
+}
+static DEVICE_ATTR_RO(origin_dev);
+
+static ssize_t id_show(struct device *dev, struct device_attribute *attr,
+		       char *buf)
+{
+	return sysfs_emit(buf, "%u\n", dev_to_snapshot(dev)->epoch);
+}
+static DEVICE_ATTR_RO(id);
+
+/* The snapshot set it was created in, 0 if none. */
+static ssize_t set_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", dev_to_snapshot(dev)->set);
+}
+static DEVICE_ATTR_RO(set);
+
+/* Seconds since the Unix epoch, as snapctl list shows them. */
+static ssize_t created_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  div_u64(dev_to_snapshot(dev)->created, NSEC_PER_SEC));
+}
+static DEVICE_ATTR_RO(created);
+
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(dev_to_snapshot(dev)->error) ?
+			  "invalid" : "valid");
+}
+static DEVICE_ATTR_RO(state);
+
+/* 0, or why the snapshot is invalid: -ENOSPC, -EIO, ... */
+static ssize_t error_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(dev_to_snapshot(dev)->error));
+}
+static DEVICE_ATTR_RO(error);
+
+static struct attribute *image_attrs[] = {
+	&dev_attr_origin.attr,
+	&dev_attr_origin_dev.attr,
+	&dev_attr_id.attr,
+	&dev_attr_set.attr,
+	&dev_attr_created.attr,
+	&dev_attr_state.attr,
+	&dev_attr_error.attr,
+	NULL,
+};
+
+static const struct attribute_group image_attr_group = {
+	.name	= "volsnap",
+	.attrs	= image_attrs,
+};
+
+static const struct attribute_group *image_attr_groups[] = {
+	&image_attr_group,
+	NULL,
+};
+
+/*
+ * lsblk's tree: the image lists its origin in its "slaves" directory and
+ * the origin lists the image in its "holders" directory, as for a dm
+ * device over the origin. Not with bd_link_disk_holder(): that expects
+ * the holder to have claimed the origin for itself, and a mounted origin
+ * belongs to its filesystem. The origin's disk open_mutex orders this
+ * against the origin's removal (which drops its holders directory); the
+ * reference taken keeps the directory for unlink_origin(). The links only
+ * describe: if one cannot be made, the image works without it.
+ */
+static void link_origin(struct volsnap_snapshot *s)
+{
+	struct block_device *bdev = s->o->bdev.bdev;
+	struct gendisk *disk = s->disk;
+	int ret = -ENODEV;
+
+	mutex_lock(&bdev->bd_disk->open_mutex);
+	if (disk_live(bdev->bd_disk))
+		ret = sysfs_create_link(bdev->bd_holder_dir,
+					&disk_to_dev(disk)->kobj,
+					disk->disk_name);
+	if (!ret)
+		s->holders = kobject_get(bdev->bd_holder_dir);
+	mutex_unlock(&bdev->bd_disk->open_mutex);
+	if (!ret)
+		ret = sysfs_create_link(disk->slave_dir, bdev_kobj(bdev),
+					kobject_name(bdev_kobj(bdev)));
+	if (ret)
+		pr_notice("%s: no holder link to its origin %pg: %d\n",
+			  disk->disk_name, bdev, ret);
+}
+
+/* Before del_gendisk(), which takes the slaves directory away. */
+static void unlink_origin(struct volsnap_snapshot *s)
+{
+	struct block_device *bdev = s->o->bdev.bdev;
+
+	if (!s->holders)
+		return;
+	sysfs_remove_link(s->disk->slave_dir, kobject_name(bdev_kobj(bdev)));
+	sysfs_remove_link(s->holders, s->disk->disk_name);
+	kobject_put(s->holders);
+	s->holders = NULL;
+}
+
 /**
  * volsnap_snapshot_alloc() - a snapshot and its (not yet added) disk
  * @o: the origin.
@@ -390,11 +529,16 @@ free:
  * volsnap_snapshot_publish() - make the image device appear
  * @s: a snapshot already in its origin's list.
  *
- * Return: 0 or add_disk()'s error; on error the caller discards @s.
+ * Return: 0 or device_add_disk()'s error; on error the caller discards
+ * @s.
  */
 int volsnap_snapshot_publish(struct volsnap_snapshot *s)
 {
-	return add_disk(s->disk);
+	int ret = device_add_disk(NULL, s->disk, image_attr_groups);
+
+	if (!ret)
+		link_origin(s);
+	return ret;
 }
 
 static void release_copy(void *data, u64 store_chunk)
@@ -485,6 +629,7 @@ int volsnap_snapshot_delete(struct volsnap_snapshot *s, bool force)
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (!force && disk_openers(s->disk))
 		return -EBUSY;
+	unlink_origin(s);
 	/*
 	 * Reads first: until they are done the snapshot must stay in the
 	 * epoch rule, or a write could overtake a read from the origin.
@@ -628,6 +773,7 @@ void volsnap_snapshot_info(struct volsnap_snapshot *s,
 	info->error = READ_ONCE(s->error);
 	info->state = info->error ? VOLSNAP_SNAP_INVALID : 0;
 	info->created_ns = s->created;
+	info->set_id = s->set;
 	info->chunks = volsnap_chunkmap_count(&s->o->map, s->epoch);
 }
 

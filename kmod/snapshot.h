@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 struct gendisk;
+struct kobject;
 struct volsnap_origin;
 struct volsnap_snapshot_info;
 
@@ -22,8 +23,11 @@ struct volsnap_snapshot_info;
  * @index: N of /dev/volsnapN, and the device's minor.
  * @error: 0 while valid, else why not (-ENOSPC, -EIO); set once, under
  *	the origin's snap_lock; read locklessly by the I/O path.
+ * @set: the snapshot set it was created in, 0 if none.
  * @created: creation time, CLOCK_REALTIME ns.
  * @disk: the image device.
+ * @holders: the origin's holders directory, in which the image has its
+ *	link (a reference held), or NULL.
  * @inflight: pieces of image reads in flight.
  */
 struct volsnap_snapshot {
@@ -32,8 +36,10 @@ struct volsnap_snapshot {
 	u32 epoch;
 	int index;
 	int error;
+	u64 set;
 	u64 created;
 	struct gendisk *disk;
+	struct kobject *holders;
 	atomic_t inflight;
 };
 

@@ -278,8 +278,8 @@ static void check_model(const struct state *st)
 			const struct volsnap_snapshot_info *s = &st->s[i][j];
 
 			if (s->id != o->s[j].id || s->image_index != o->s[j].index ||
-			    s->state || s->error || s->reserved[0] ||
-			    s->reserved[1] || !s->created_ns)
+			    s->state || s->error || s->set_id ||
+			    s->reserved[0] || !s->created_ns)
 				bad("%u:%u snapshot %u: id %u volsnap%u state %#x error %d, "
 				    "expected %u volsnap%u",
 				    r->major, r->minor, j, s->id, s->image_index,
@@ -1294,6 +1294,7 @@ static void do_bad_number(void)
 		VOLSNAP_IOC_FEATURES, VOLSNAP_IOC_ATTACH, VOLSNAP_IOC_DETACH,
 		VOLSNAP_IOC_CREATE, VOLSNAP_IOC_DELETE, VOLSNAP_IOC_FREEZE,
 		VOLSNAP_IOC_THAW, VOLSNAP_IOC_LIST, VOLSNAP_IOC_STATUS,
+		VOLSNAP_IOC_CREATE_SET,
 	};
 	unsigned long cmd = cmds[rnd(ARRAY_SIZE(cmds))], size = _IOC_SIZE(cmd);
 	unsigned int dir = _IOC_DIR(cmd), nr = _IOC_NR(cmd), type = _IOC_TYPE(cmd);
@@ -1309,7 +1310,7 @@ static void do_bad_number(void)
 		dir = (dir + 1 + rnd(3)) & 3;
 		break;
 	case 2:	/* an unknown number */
-		nr = 9 + rnd(247);
+		nr = 10 + rnd(246);
 		break;
 	case 3:	/* a neighbouring magic */
 		type = chance(50) ? 0xb6 : 0xb8;
@@ -1319,8 +1320,8 @@ static void do_bad_number(void)
 		size = rnd(1 << 14);
 		nr = rnd(256);
 		type = 0xb7;
-		if (nr < 9)
-			nr += 9;	/* no size or direction of ours */
+		if (nr < 10)
+			nr += 10;	/* no size or direction of ours */
 		break;
 	}
 	cmd = _IOC(dir, type, nr, size);

@@ -11,6 +11,7 @@ static_assert(sizeof(struct volsnap_features) == 80, "volsnap_features");
 static_assert(sizeof(struct volsnap_attach) == 48, "volsnap_attach");
 static_assert(sizeof(struct volsnap_origin_cmd) == 32, "volsnap_origin_cmd");
 static_assert(sizeof(struct volsnap_create) == 72, "volsnap_create");
+static_assert(sizeof(struct volsnap_create_set) == 48, "volsnap_create_set");
 static_assert(sizeof(struct volsnap_delete) == 32, "volsnap_delete");
 static_assert(sizeof(struct volsnap_origin_info) == 72, "volsnap_origin_info");
 static_assert(sizeof(struct volsnap_snapshot_info) == 56, "volsnap_snapshot_info");

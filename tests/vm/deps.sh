@@ -147,8 +147,10 @@ cached_headers() {
 }
 
 # Programs only the guest runs, unpacked into the cache rather than
-# installed: mdadm's package would set up array monitoring on the host.
-GUEST_PKGS=(mdadm)
+# installed: mdadm's package would set up array monitoring on the host,
+# udev's would start a device manager on it (the guest runs udevd for the
+# udev rule's test, control/names).
+GUEST_PKGS=(mdadm udev)
 groot=$VOLSNAP_CACHE/guest-tools
 if [ "$(cat "$groot/done" 2>/dev/null)" != "${GUEST_PKGS[*]}" ]; then
 	apt_update

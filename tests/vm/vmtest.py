@@ -56,7 +56,12 @@ GUEST_TOOLS = ["dd", "fio", "mkfs.ext4", "mke2fs", "e2fsck", "debugfs",
 
 # Programs only the guest runs: unpacked into CACHE/guest-tools/root by
 # tests/vm/deps.sh, never installed on the host. (path there, path in guest)
-GUEST_ONLY_TOOLS = [("sbin/mdadm", "/sbin/mdadm")]
+GUEST_ONLY_TOOLS = [("sbin/mdadm", "/sbin/mdadm"), ("bin/udevadm", "/bin/udevadm")]
+# udev rules in the guest's /lib/udev/rules.d: Debian's for disks
+# (CACHE/guest-tools) and the project's.
+GUEST_UDEV_RULES = [os.path.join(CACHE, "guest-tools", "root", "lib/udev/rules.d",
+                                 "60-persistent-storage.rules"),
+                    os.path.join(TOP, "tools/udev/60-volsnap.rules")]
 
 DISKS = [("origin", "1G"), ("store", "1G"), ("scratch1", "1G"), ("scratch2", "1G")]
 
@@ -217,6 +222,10 @@ def build_initramfs(k, tests, env, tag):
             copy_with_libs(path, root)
     for rel, dst in GUEST_ONLY_TOOLS:
         copy_with_libs(os.path.join(CACHE, "guest-tools", "root", rel), root, dst)
+    os.makedirs(os.path.join(root, "lib/udev/rules.d"), exist_ok=True)
+    for rules in GUEST_UDEV_RULES:
+        shutil.copy2(rules, os.path.join(root, "lib/udev/rules.d"))
+    os.symlink("/bin/udevadm", os.path.join(root, "sbin/systemd-udevd"))
     copy_with_libs(os.path.join(TOP, "tools/snapctl/snapctl"), root, "/usr/bin/snapctl")
 
     # Tests: the built tree, with the libraries their programs need.

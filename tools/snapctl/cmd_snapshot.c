@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -32,6 +33,81 @@ static const struct errmsg create_frozen_errors[] = {
 	{ 0, NULL },
 };
 
+/* create ORIGIN... with several origins: one snapshot set. */
+static int create_set(const struct command *cmd, int argc, char **argv)
+{
+	unsigned int i, j, n = argc - optind;
+	struct volsnap_create_set cs = { 0 };
+	struct volsnap_create *m;
+	unsigned long long ms, us;
+	int fd, ret;
+	dev_t devno;
+
+	if (n > VOLSNAP_SET_MAX)
+		return cmd_usage(cmd, "a snapshot set has at most %d members, not %u",
+				 VOLSNAP_SET_MAX, n);
+	m = calloc(n, sizeof(*m));
+	if (!m) {
+		perror(prog);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		if (dev_lookup(argv[optind + i], &devno)) {
+			free(m);
+			return EXIT_FAIL;
+		}
+		m[i].major = major(devno);
+		m[i].minor = minor(devno);
+		for (j = 0; j < i; j++)
+			if (m[j].major == m[i].major && m[j].minor == m[i].minor) {
+				free(m);
+				return cmd_usage(cmd, "%s and %s are one device: name each origin once",
+						 argv[optind + j], argv[optind + i]);
+			}
+	}
+	cs.count = n;
+	cs.members = (uintptr_t)m;
+	fd = ctl_open();
+	ret = ctl_ioctl(fd, VOLSNAP_IOC_CREATE_SET, &cs);
+	close(fd);
+	if (ret) {
+		ctl_error(ret, cs.failed < n ? argv[optind + cs.failed] : "snapshot set",
+			  create_errors,
+			  "cannot create a snapshot set: no member has a new snapshot");
+		free(m);
+		return EXIT_FAIL;
+	}
+
+	ms = cs.hold_ns / 1000000;
+	us = cs.hold_ns / 1000 % 1000;
+	if (opts.json)
+		printf("{\"set\": %llu, \"hold_ms\": %llu.%03llu, \"snapshots\": [",
+		       (unsigned long long)cs.set_id, ms, us);
+	else
+		printf("snapshot set %llu (writes held %llu.%03llu ms):\n",
+		       (unsigned long long)cs.set_id, ms, us);
+	for (i = 0; i < n; i++) {
+		char *name = dev_name(makedev(m[i].major, m[i].minor));
+		char *image = image_name(m[i].image_index);
+
+		if (opts.json) {
+			fputs(i ? ", {\"origin\": " : "{\"origin\": ", stdout);
+			json_string(name);
+			printf(", \"id\": %u, \"device\": ", m[i].id);
+			json_string(image);
+			fputs("}", stdout);
+		} else {
+			printf("  snapshot %u of %s: %s\n", m[i].id, name, image);
+		}
+		free(image);
+		free(name);
+	}
+	if (opts.json)
+		fputs("]}\n", stdout);
+	free(m);
+	return EXIT_OK;
+}
+
 static int do_create(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -57,8 +133,13 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 			break;
 		}
 	}
-	if (cmd_nargs(cmd, argc, argv, 1, 1))
+	if (cmd_nargs(cmd, argc, argv, 1, INT_MAX))
 		return EXIT_USAGE;
+	if (argc - optind > 1) {
+		if (cr.flags)
+			return cmd_usage(cmd, "--frozen takes one ORIGIN");
+		return create_set(cmd, argc, argv);
+	}
 	origin = argv[optind];
 	if (dev_lookup(origin, &devno))
 		return EXIT_FAIL;
@@ -96,17 +177,23 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 const struct command cmd_create = {
 	.name = "create",
 	.fn = do_create,
-	.args = "ORIGIN [--frozen]",
-	.summary = "take a snapshot of ORIGIN; it appears as /dev/volsnapN",
+	.args = "ORIGIN... [--frozen]",
+	.summary = "take a snapshot of ORIGIN (of each ORIGIN, at one instant); it appears as /dev/volsnapN",
 	.help =
 	"Take a snapshot of an attached origin. Its filesystem is frozen,\n"
 	"writes are held while the snapshot is switched in, then everything is\n"
 	"thawed; the hold time is printed. The snapshot appears as the\n"
 	"read-only block device /dev/volsnapN.\n"
 	"\n"
+	"With several origins (at most 32), one snapshot set: every filesystem\n"
+	"is frozen and every origin's writes held, all snapshots switch at one\n"
+	"instant, then all are thawed, within one hold limit. All or nothing:\n"
+	"if any member fails, none keeps a new snapshot. The set's id is\n"
+	"printed.\n"
+	"\n"
 	"Options:\n"
-	"  --frozen     ORIGIN is already frozen by 'snapctl freeze': take the\n"
-	"               snapshot inside that freeze and leave ORIGIN frozen\n"
+	"  --frozen     ORIGIN (one) is already frozen by 'snapctl freeze': take\n"
+	"               the snapshot inside that freeze and leave ORIGIN frozen\n"
 	"  -J, --json   JSON output\n"
 	"  -h, --help   show this help and exit\n",
 };

@@ -15,6 +15,7 @@ static const char *const feature_names[64] = {
 	[0] = "attach",		/* VOLSNAP_FEAT_ATTACH */
 	[1] = "snapshot",	/* VOLSNAP_FEAT_SNAPSHOT */
 	[2] = "freeze",		/* VOLSNAP_FEAT_FREEZE */
+	[3] = "set",		/* VOLSNAP_FEAT_SET */
 };
 
 static void print_feature(int bit)

@@ -19,6 +19,15 @@
 /** VOLSNAP_CTL_NAME - name of the control misc device under /dev */
 #define VOLSNAP_CTL_NAME	"volsnap-ctl"
 
+/**
+ * VOLSNAP_CTL_MINOR - the control device's minor under the misc major (10)
+ *
+ * Fixed, from the range devices.txt reserves for local use, so that the
+ * node can exist before the module is loaded (kmod static-nodes makes it
+ * from the module's devname alias) and opening it loads the module.
+ */
+#define VOLSNAP_CTL_MINOR	250
+
 /** VOLSNAP_VERSION_LEN - size of the version string buffer, with its NUL */
 #define VOLSNAP_VERSION_LEN	32
 
@@ -48,6 +57,8 @@ struct volsnap_features {
 #define VOLSNAP_FEAT_SNAPSHOT	(1ULL << 1)
 /** VOLSNAP_FEAT_FREEZE - explicit freeze/thaw with a hold limit */
 #define VOLSNAP_FEAT_FREEZE	(1ULL << 2)
+/** VOLSNAP_FEAT_SET - snapshot sets: several origins at one instant */
+#define VOLSNAP_FEAT_SET	(1ULL << 3)
 
 /** VOLSNAP_CHUNK_MIN - smallest chunk size in bytes */
 #define VOLSNAP_CHUNK_MIN	4096
@@ -129,6 +140,41 @@ struct volsnap_create {
 	__u64 reserved[4];
 };
 
+/** VOLSNAP_SET_MAX - members of a snapshot set, at most */
+#define VOLSNAP_SET_MAX		32
+
+/**
+ * struct volsnap_create_set - one snapshot of each of several origins, all
+ * at one instant
+ * @flags: in: must be zero.
+ * @count: in: members, 1 to %VOLSNAP_SET_MAX.
+ * @members: in: user pointer to an array of @count &struct volsnap_create,
+ *	each with @flags zero and the @major and @minor of an attached
+ *	origin, no origin twice; out: each member's snapshot, as
+ *	%VOLSNAP_IOC_CREATE fills it (@hold_ns: the set's).
+ * @set_id: out: the set's id, never 0, unique while the module is loaded.
+ * @hold_ns: out: from the first filesystem freeze to the last thaw, in
+ *	nanoseconds: the longest any member's writes were held.
+ * @failed: in: must be zero; out, on an error other than -EINVAL and
+ *	-EFAULT: the index of the member that failed, or @count when the
+ *	error is no one member's.
+ * @pad: in: must be zero.
+ * @reserved: in: must be zero.
+ *
+ * Every member's filesystem is frozen and its writes held, the snapshots
+ * switch, then all are thawed: all within one hold limit, all or nothing.
+ */
+struct volsnap_create_set {
+	__u32 flags;
+	__u32 count;
+	__u64 members;
+	__u64 set_id;
+	__u64 hold_ns;
+	__u32 failed;
+	__u32 pad;
+	__u64 reserved[1];
+};
+
 /** VOLSNAP_DELETE_FORCE - delete: even when the image device is open */
 #define VOLSNAP_DELETE_FORCE	(1U << 0)
 
@@ -199,6 +245,7 @@ struct volsnap_origin_info {
  * @created_ns: creation time, CLOCK_REALTIME in nanoseconds.
  * @chunks: chunks changed on the origin since the snapshot, whose
  *	content the snapshot reads from the store.
+ * @set_id: the snapshot set it was created in, 0 if none.
  * @reserved: zero.
  */
 struct volsnap_snapshot_info {
@@ -210,7 +257,8 @@ struct volsnap_snapshot_info {
 	__s32 error;
 	__u64 created_ns;
 	__u64 chunks;
-	__u64 reserved[2];
+	__u64 set_id;
+	__u64 reserved[1];
 };
 
 /**
@@ -341,5 +389,15 @@ struct volsnap_status {
  * Takes a &struct volsnap_status. Errors: -ENODEV not attached.
  */
 #define VOLSNAP_IOC_STATUS	_IOWR(VOLSNAP_IOC_MAGIC, 0x08, struct volsnap_status)
+
+/**
+ * define VOLSNAP_IOC_CREATE_SET - snapshot several origins at one instant
+ *
+ * Takes a &struct volsnap_create_set. Errors: those of
+ * %VOLSNAP_IOC_CREATE for any member (then no member has a new snapshot
+ * and every filesystem is thawed), -EINVAL an origin named twice or a
+ * count out of range.
+ */
+#define VOLSNAP_IOC_CREATE_SET	_IOWR(VOLSNAP_IOC_MAGIC, 0x09, struct volsnap_create_set)
 
 #endif /* _UAPI_LINUX_VOLSNAP_H */
