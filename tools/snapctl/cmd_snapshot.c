@@ -61,8 +61,9 @@ static int create_set(const struct command *cmd, int argc, char **argv)
 		for (j = 0; j < i; j++)
 			if (m[j].major == m[i].major && m[j].minor == m[i].minor) {
 				free(m);
-				return cmd_usage(cmd, "%s and %s are one device: name each origin once",
-						 argv[optind + j], argv[optind + i]);
+				return cmd_usage(cmd, "%s and %s are one device: %s",
+						 argv[optind + j], argv[optind + i],
+						 "name each origin once");
 			}
 	}
 	cs.count = n;
@@ -178,7 +179,7 @@ const struct command cmd_create = {
 	.name = "create",
 	.fn = do_create,
 	.args = "ORIGIN... [--frozen]",
-	.summary = "take a snapshot of ORIGIN (of each ORIGIN, at one instant); it appears as /dev/volsnapN",
+	.summary = "snapshot ORIGIN (each ORIGIN at one instant): /dev/volsnapN",
 	.help =
 	"Take a snapshot of an attached origin. Its filesystem is frozen,\n"
 	"writes are held while the snapshot is switched in, then everything is\n"
