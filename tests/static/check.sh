@@ -181,17 +181,10 @@ dkms_check() {
 	local kver=$1 t=$out/dkms-$1 deb ver ko ref want got log
 	deb=$(find "$debs" -name 'volsnap-dkms_*.deb' 2>/dev/null)
 	[ -n "$deb" ] || { echo "no volsnap-dkms package in $debs (make deb failed)"; return 1; }
-	mkdir -p "$t/dkms" "$t/modules" "$t/tmp"
-	dpkg-deb -x "$deb" "$t/root" || return 1
+	ko=$(tests/vm/dkms-build.sh "$deb" "$kver" "$(kernel_build_dir "$kver")" "$t" 2>&1) ||
+		{ echo "$ko"; return 1; }
 	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$t"/root/usr/src/volsnap-*/dkms.conf)
-	TMPDIR=$t/tmp sign_file=$t/no-sign-file mok_signing_key=$t/mok.key \
-	mok_certificate=$t/mok.crt dkms build "volsnap/$ver" -k "$kver" \
-		--kernelsourcedir "$(kernel_build_dir "$kver")" --dkmstree "$t/dkms" \
-		--sourcetree "$t/root/usr/src" --installtree "$t/modules" > "$t/log" 2>&1 ||
-		{ cat "$t/log" "$t/dkms/volsnap/$ver/build/make.log" 2>/dev/null; return 1; }
-	ko=$t/dkms/volsnap/$ver/$kver/x86_64/module/volsnap.ko
 	log=$t/dkms/volsnap/$ver/$kver/x86_64/log/make.log
-	[ -f "$ko" ] || { cat "$t/log"; echo "dkms built no $ko"; return 1; }
 	grep -E 'warning|error' "$log" | grep -v 'Skipping BTF'
 	ref=$(find "$VOLSNAP_CACHE/kernels/$kver/root/lib/modules/$kver/kernel" \
 		-name '*.ko*' -print -quit)

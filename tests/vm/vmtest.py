@@ -135,6 +135,27 @@ def build(kernels):
         run(["make", "-s", "-C", TOP, "module", f"KDIR={k.kdir}", f"KNAME={k.kname}"])
 
 
+# tour/packages installs the Debian packages in the guest: make deb builds
+# them here, and DKMS builds the module from volsnap-dkms for each kernel
+# (tests/vm/dkms-build.sh), into VM_DEBS/KNAME/volsnap.ko.
+PACKAGES_TEST = "tour/packages"
+VM_DEBS = os.path.join(TOP, "build", "vm-deb")
+
+
+def build_packages(kernels):
+    log("building the Debian packages, and the module with DKMS")
+    run(["make", "-s", "-C", TOP, "deb", f"DEBOUT={VM_DEBS}"],
+        stdout=subprocess.DEVNULL)
+    deb = [f for f in os.listdir(VM_DEBS) if f.startswith("volsnap-dkms_")][0]
+    for k in kernels:
+        kver = out(["make", "-s", "-C", k.kdir, "kernelrelease"]).strip()
+        work = os.path.join(VM_DEBS, k.kname)
+        shutil.rmtree(work, ignore_errors=True)
+        ko = out([os.path.join(VM, "dkms-build.sh"), os.path.join(VM_DEBS, deb),
+                  kver, k.kdir, os.path.join(work, "dkms")]).strip()
+        shutil.copy2(ko, os.path.join(work, "volsnap.ko"))
+
+
 def copy_with_libs(path, root, dst=None):
     """Copy an ELF program (to dst, default its own path) and every shared
     library it needs into root; dst=False copies only the libraries."""
@@ -222,6 +243,14 @@ def build_initramfs(k, tests, env, tag):
             copy_with_libs(path, root)
     for rel, dst in GUEST_ONLY_TOOLS:
         copy_with_libs(os.path.join(CACHE, "guest-tools", "root", rel), root, dst)
+    # tour/packages: the packages and the module DKMS built for this kernel.
+    if any(n == PACKAGES_TEST for n, _ in tests):
+        os.makedirs(os.path.join(root, "debs"))
+        for f in os.listdir(VM_DEBS):
+            if re.match(r"(snapctl|volsnap-dkms)_.*\.deb$", f):
+                shutil.copy2(os.path.join(VM_DEBS, f), os.path.join(root, "debs"))
+        shutil.copy2(os.path.join(VM_DEBS, k.kname, "volsnap.ko"),
+                     os.path.join(root, "debs"))
     os.makedirs(os.path.join(root, "lib/udev/rules.d"), exist_ok=True)
     for rules in GUEST_UDEV_RULES:
         shutil.copy2(rules, os.path.join(root, "lib/udev/rules.d"))
@@ -819,6 +848,13 @@ def main():
         print("vmtest: no test matches", args.tests, file=sys.stderr)
         print("0 passed, 1 failed, 0 skipped")
         return 1
+    if any(n == PACKAGES_TEST for n, _ in tests):
+        try:
+            build_packages(kernels)
+        except (subprocess.CalledProcessError, OSError, IndexError) as e:
+            print(f"vmtest: building the packages failed: {e}", file=sys.stderr)
+            print("\n0 passed, 1 failed, 0 skipped")
+            return 1
     crash = crash_marks(tests)
     if crash:
         args.crash_seed = args.crash_seed or random.randrange(1, 1 << 31)
