@@ -28,13 +28,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# same_data CMD COLS - `snapctl CMD -r -b -o COLS` and `snapctl CMD -J -o
+# same_data CMD COLS - `snapctl CMD -n -r -b -o COLS` and `snapctl CMD -J -o
 # COLS` hold the same rows, compared field by field with jq (raw: split on
 # single spaces, \x20 unescaped, numbers as numbers; JSON: null as "",
 # booleans as 1/0).
 same_data() {
 	# shellcheck disable=SC2086  # CMD is a command and its arguments
-	snapctl $1 -r -b -o "$2" > /tmp/t.raw &&
+	snapctl $1 -n -r -b -o "$2" > /tmp/t.raw &&
 	snapctl $1 -J -o "$2" > /tmp/t.json &&
 	jq -e -n -R --arg cols "$2" --slurpfile j /tmp/t.json '
 		def rawv: gsub("\\\\x20"; " ") |

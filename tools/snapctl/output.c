@@ -191,8 +191,9 @@ struct libscols_table *output_new(const struct listing *l)
 
 	if (!tb || scols_table_set_name(tb, l->table))
 		oom();
+	/* Each sets the output format: -J wins over -r. */
+	scols_table_enable_raw(tb, opts.raw && !opts.json);
 	scols_table_enable_json(tb, opts.json);
-	scols_table_enable_raw(tb, opts.raw);
 	scols_table_enable_noheadings(tb, opts.noheadings);
 	if (!ncolumns)
 		for (; ncolumns < l->ndefaults; ncolumns++)
