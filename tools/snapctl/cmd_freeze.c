@@ -240,6 +240,7 @@ const struct command cmd_freeze = {
 	"Options:\n"
 	"  -h, --help   show this help and exit\n",
 };
+
 static const struct errmsg thaw_errors[] = {
 	{ ENODEV, "not attached" },
 	{ EINVAL, "not frozen" },

@@ -465,11 +465,6 @@ static int add_status(int fd, struct libscols_table *tb, dev_t devno)
 
 static int do_status(const struct command *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		LISTING_LONGOPTS,
-		{ "help",       no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct volsnap_origin_info *origins;
 	struct libscols_table *tb;
 	const char *origin = NULL;
@@ -477,7 +472,8 @@ static int do_status(const struct command *cmd, int argc, char **argv)
 	int c, fd, ret;
 	dev_t devno;
 
-	while ((c = cmd_getopt(cmd, argc, argv, LISTING_SHORTOPTS, longopts)) != -1)
+	while ((c = cmd_getopt(cmd, argc, argv, LISTING_SHORTOPTS,
+			       listing_longopts)) != -1)
 		listing_option(cmd, &status_listing, c);
 	if (cmd_nargs(cmd, argc, argv, 0, 1))
 		return EXIT_USAGE;

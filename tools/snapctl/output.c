@@ -282,9 +282,12 @@ void output_add(struct libscols_table *tb, const struct origin_row *o,
 		const char *data = buf;
 
 		buf[0] = '\0';
-		if (infos[columns[i]].snapshot && !si)
-			data = "";
-		else switch (columns[i]) {
+		if (infos[columns[i]].snapshot && !si) {
+			if (scols_line_set_data(ln, i, ""))
+				oom();
+			continue;
+		}
+		switch (columns[i]) {
 		case COL_ORIGIN:
 			data = o->name;
 			break;

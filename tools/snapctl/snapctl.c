@@ -107,6 +107,17 @@ int cmd_usage(const struct command *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* The long options of every listing command, for cmd_getopt(). */
+const struct option listing_longopts[] = {
+	{ "json",       no_argument,       NULL, 'J' },
+	{ "raw",        no_argument,       NULL, 'r' },
+	{ "noheadings", no_argument,       NULL, 'n' },
+	{ "bytes",      no_argument,       NULL, 'b' },
+	{ "output",     required_argument, NULL, 'o' },
+	{ "help",       no_argument,       NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /**
  * listing_option() - handle an option every listing command takes
  * @cmd: the command.

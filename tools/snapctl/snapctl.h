@@ -68,12 +68,7 @@ struct command {
 
 /* The options every listing command takes, for cmd_getopt(). */
 #define LISTING_SHORTOPTS "Jrnbo:"
-#define LISTING_LONGOPTS \
-	{ "json",       no_argument,       NULL, 'J' }, \
-	{ "raw",        no_argument,       NULL, 'r' }, \
-	{ "noheadings", no_argument,       NULL, 'n' }, \
-	{ "bytes",      no_argument,       NULL, 'b' }, \
-	{ "output",     required_argument, NULL, 'o' }
+extern const struct option listing_longopts[];
 #define LISTING_HELP \
 	"  -o, --output COLS  columns to show, separated by commas, any case;\n" \
 	"                     +COLS adds them to the default columns\n" \
@@ -81,7 +76,6 @@ struct command {
 	"  -r, --raw          raw output: not aligned, unsafe characters escaped\n" \
 	"  -J, --json         JSON output (sizes in bytes)\n" \
 	"  -b, --bytes        sizes in bytes and the store fill as a number\n"
-
 
 extern const struct command cmd_attach, cmd_detach, cmd_status;
 extern const struct command cmd_create, cmd_delete, cmd_list;
