@@ -93,9 +93,15 @@ tools/snapctl/snapctl: $(wildcard tools/snapctl/*.c tools/snapctl/*.h) $(UAPI_HD
 
 man: $(MAN_PAGE)
 
-$(MAN_PAGE): Documentation/snapctl.rst
+# The page's date: SOURCE_DATE_EPOCH when set (reproducible builds), else
+# the date of the last commit, else the date of the source; never today.
+MAN_EPOCH = $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),$(shell stat -c %Y Documentation/snapctl.rst))
+MAN_DATE = $(shell date -u -d @$(MAN_EPOCH) +%Y-%m-%d)
+
+$(MAN_PAGE): Documentation/snapctl.rst Makefile
 	@mkdir -p $(dir $@)
-	$(RST2MAN) --strict $< > $@.tmp && mv $@.tmp $@
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@DATE@/$(MAN_DATE)/' $< > $@.rst
+	$(RST2MAN) --strict $@.rst > $@.tmp && mv $@.tmp $@ && rm -f $@.rst
 
 # The installed files are listed in Documentation/volsnap.rst, "Installing";
 # tests/static/check.sh compares that list with what this installs.

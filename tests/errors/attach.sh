@@ -77,10 +77,10 @@ for cs in 4096 4k 64K 1M; do
 	1M) bytes=1048576 ;;
 	esac
 	if snapctl attach "$ORIGIN" --store "$STORE" --chunk-size "$cs" > /tmp/a.out 2>&1 &&
-	   [ "$(status_field "$ORIGIN" chunk-size)" = "$bytes" ]; then
+	   [ "$(status_field "$ORIGIN" chunk_size)" = "$bytes" ]; then
 		ok "--chunk-size $cs is accepted as $bytes bytes"
 	else
-		not_ok "--chunk-size $cs is accepted as $bytes bytes (status says $(status_field "$ORIGIN" chunk-size))"
+		not_ok "--chunk-size $cs is accepted as $bytes bytes (status says $(status_field "$ORIGIN" chunk_size))"
 		sed 's/^/# /' /tmp/a.out
 	fi
 	snapctl detach "$ORIGIN" > /dev/null 2>&1

@@ -26,7 +26,7 @@ check "rmmod with a snapshot image open fails" fails rmmod volsnap
 exec 3<&-
 check "rmmod with a snapshot fails" fails rmmod volsnap
 check "the origin is still attached with its snapshot" \
-	test "$(status_field "$ORIGIN" snapshots)" = 1
+	test "$(status_field "$ORIGIN" nr_snaps)" = 1
 check "detach --force" snapctl detach "$ORIGIN" --force
 check "rmmod after detach" rmmod volsnap
 check "the module loads again" insmod "$VS_KO"

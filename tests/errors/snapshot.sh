@@ -58,10 +58,10 @@ fi
 size=$(blockdev --getsize64 "$ORIGIN")
 if snapctl -J status "$ORIGIN" > /tmp/s.json 2>&1 &&
    jq -e --arg o "$ORIGIN" --arg s "$STORE" --argjson size "$size" '
-	.origin.device == $o and .origin.size == $size and .origin.store == $s and
-	.origin["chunk-size"] == 65536 and .origin.frozen == false and
-	.origin.snapshots == 2 and .origin["store-size"] > 0 and
-	.origin["store-used"] > 0 and (.snapshots | length == 2)' \
+	.origins | length == 1 and (.[0] | .origin == $o and .size == $size and
+	.store == $s and .chunk_size == 65536 and .frozen == false and
+	.timed_out == false and .nr_snaps == 2 and .store_size > 0 and
+	.store_used > 0 and (.fill | type == "number"))' \
 	/tmp/s.json > /dev/null; then
 	ok "status -J shows the origin's device, size, store, chunk size, use, snapshots"
 else
@@ -99,7 +99,7 @@ check "its image device is gone" test ! -e "$img"
 create_snap "$ORIGIN"
 check "delete by image path ($SNAP_DEV)" snapctl delete "$SNAP_DEV"
 check "its image device is gone" test ! -e "$SNAP_DEV"
-is "one snapshot left" "$(status_field "$ORIGIN" snapshots)" 1
+is "one snapshot left" "$(status_field "$ORIGIN" nr_snaps)" 1
 
 # The limit: 64 snapshots per origin (one exists).
 n=1

@@ -107,6 +107,12 @@ snap_field() {
 		jq -r --argjson id "$2" ".snapshots[] | select(.id == \$id) | .$3"
 }
 
+# snap_count ORIGIN - how many snapshots `snapctl -J list ORIGIN` shows (an
+# origin without snapshots has one row with a null id).
+snap_count() {
+	snapctl -J list "$1" 2>/dev/null | jq '[.snapshots[] | select(.id != null)] | length'
+}
+
 # wait_invalid ORIGIN ID - wait up to 5 s for snapshot ID to leave the
 # state "valid" (the poll marks snapshots invalid within a second).
 wait_invalid() {
@@ -117,9 +123,10 @@ wait_invalid() {
 	done
 }
 
-# status_field ORIGIN FIELD - a field of .origin in `snapctl -J status`.
+# status_field ORIGIN FIELD - a field of ORIGIN's row in `snapctl -J status`
+# (chunk_size, store_size, store_used, fill, frozen, nr_snaps, ...).
 status_field() {
-	snapctl -J status "$1" 2>/dev/null | jq -r ".origin[\"$2\"]"
+	snapctl -J status "$1" 2>/dev/null | jq -r ".origins[0][\"$2\"]"
 }
 
 # create_snap ORIGIN [ARGS...] - snapctl -J create; sets SNAP_ID, SNAP_DEV.

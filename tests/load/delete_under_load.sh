@@ -79,7 +79,7 @@ rm -f /tmp/rd2.run
 wait "$R2"
 R2=
 exec 3<&-
-is "two snapshots are left" "$(status_field "$ORIGIN" snapshots)" 2
+is "two snapshots are left" "$(status_field "$ORIGIN" nr_snaps)" 2
 snapctl -J list "$ORIGIN" | jq -c '.snapshots[]' | sed 's/^/# /'
 check "snapshot 4 keeps its instant" $VSDATA verify "$dev4" 256M "${FILL}M" 4
 check "snapshot 5 (being read) keeps its instant" $VSDATA verify "$dev5" 256M "${FILL}M" 5

@@ -32,7 +32,7 @@ wait $w
 echo 0 > "$PARAMS/debug_queue_delay_ms"
 sleep 0.5
 is "store used after deleting every snapshot" \
-	"$(status_field "$ORIGIN" store-used)" 0
+	"$(status_field "$ORIGIN" store_used)" 0
 
 # The same with a snapshot that stays: only the deleted one's copies go.
 create_snap "$ORIGIN"
@@ -51,6 +51,6 @@ check "the kept snapshot reads the original data" \
 	$VSDATA verify "$img1" 1M 64K 1
 snapctl delete "$ORIGIN" "$id1" > /dev/null
 is "store used after deleting the rest" \
-	"$(status_field "$ORIGIN" store-used)" 0
+	"$(status_field "$ORIGIN" store_used)" 0
 check "detach" snapctl detach "$ORIGIN"
 tap_done

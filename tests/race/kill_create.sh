@@ -34,7 +34,7 @@ fresh_start
 tap_plan $((n + 3))
 
 ids() {
-	snapctl -J list "$ORIGIN" | jq -r '.snapshots[].id'
+	snapctl -J list "$ORIGIN" | jq -r '.snapshots[] | select(.id != null) | .id'
 }
 
 # write_within SECONDS GEN - stamp the region with GEN; it must finish in
@@ -76,7 +76,7 @@ exact_or_absent() {
 images_match() {
 	_dev=$(for _f in /dev/volsnap[0-9]*; do
 		[ -b "$_f" ] && echo "$_f"; done | sort)
-	_list=$(snapctl -J list "$ORIGIN" | jq -r '.snapshots[].device' | sort)
+	_list=$(snapctl -J list "$ORIGIN" | jq -r '.snapshots[] | select(.id != null) | .device' | sort)
 	[ "$_dev" = "$_list" ] || { echo "dev: $_dev; list: $_list"; return 1; }
 }
 

@@ -82,7 +82,7 @@ check "delete --force of the image being read" \
 check "the reader's next read fails and it stops" reader_failed
 diag "the reader: $(tr "\n" " " < /tmp/od.rd)"
 check "the image device is gone" gone "$dev"
-is "no snapshot is listed" "$(snapctl -J list "$ORIGIN" | jq '.snapshots | length')" 0
+is "no snapshot is listed" "$(snap_count "$ORIGIN")" 0
 
 # Held open without reading: the fd outlives the snapshot.
 create_snap "$ORIGIN"

@@ -31,7 +31,7 @@ trap cleanup EXIT
 # used_below BYTES - the store's use drops below BYTES within 5 s.
 used_below() {
 	_i=0
-	while [ "$(status_field "$ORIGIN" store-used)" -ge "$1" ]; do
+	while [ "$(status_field "$ORIGIN" store_used)" -ge "$1" ]; do
 		[ "$_i" -ge 50 ] && return 1
 		sleep 0.1
 		_i=$((_i + 1))
@@ -55,7 +55,7 @@ scenario() {
 	$VSDATA fill "$ORIGIN" 0 48M 1
 	check "[$cs] attach with an 8 MiB store" \
 		snapctl attach "$ORIGIN" --store "$SMALL" --chunk-size "$cs"
-	size=$(status_field "$ORIGIN" store-size)
+	size=$(status_field "$ORIGIN" store_size)
 	case $size in ''|*[!0-9]*) size=0 ;; esac
 	cap=$((size / bytes))
 	# More than half the store's chunks, less than all of them.

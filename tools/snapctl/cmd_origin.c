@@ -2,25 +2,244 @@
 /*
  * snapctl - origins: attach, detach, status
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <blkid.h>
 #include <libsmartcols.h>
+#include <linux/fs.h>
 
 #include "snapctl.h"
 
 static const struct errmsg attach_errors[] = {
-	{ EBUSY, "already attached, or store busy" },
-	{ EINVAL, "store is or overlaps the origin, has larger blocks than it, or bad chunk size" },
-	{ EXDEV, "the disk has partitions: attach a partition" },
-	{ ELOOP, "store and origin are stacked on one another (dm, md, loop file)" },
+	{ EXDEV, "the disk has partitions: attach one of its partitions instead" },
+	{ ELOOP, "the store is stacked on the origin (a dm, md or loop device "
+		 "over it), so its writes would change the origin: use another store" },
 	{ ENOTBLK, "not a block device" },
 	{ 0, NULL },
 };
+
+/* The store header of kmod/store.c (version 1), as far as snapctl reads it. */
+#define STORE_MAGIC		"VOLSNAPS"
+#define STORE_HEADER_SIZE	4096
+#define STORE_STATE_ACTIVE	1
+
+/* crc32 as the kernel's ~crc32_le(~0, ...), reflected 0xedb88320. */
+static uint32_t crc32(const unsigned char *p, size_t len)
+{
+	uint32_t crc = ~0U;
+	int k;
+
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0xedb88320U & -(crc & 1));
+	}
+	return ~crc;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/*
+ * The volsnap header on the store: 0 none, 1 a header of a cleanly
+ * detached store or of a live one of @odev (the module reuses both), 2 a
+ * live store of another origin, whose number goes to @other.
+ */
+static int store_header(int sfd, dev_t odev, dev_t *other)
+{
+	unsigned char h[STORE_HEADER_SIZE];
+	uint64_t dev;
+
+	if (pread(sfd, h, sizeof(h), 0) != sizeof(h) ||
+	    memcmp(h, STORE_MAGIC, 8) ||
+	    le32(h + 4092) != crc32(h, 4092))
+		return 0;
+	if (le32(h + 20) != STORE_STATE_ACTIVE)
+		return 1;
+	dev = le64(h + 32);	/* the kernel's new_encode_dev() */
+	*other = makedev((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+	return *other == odev ? 1 : 2;
+}
+
+/* The disk a device is on (itself for a whole disk). */
+static dev_t whole_disk(dev_t devno)
+{
+	dev_t disk = 0;
+
+	if (blkid_devno_to_wholedisk(devno, NULL, 0, &disk) || !disk)
+		return devno;
+	return disk;
+}
+
+/*
+ * Whether @dev is, overlaps or is stacked (dm, md: sysfs slaves) on @odev:
+ * the module refuses such a store itself (EINVAL, ELOOP), and what
+ * libblkid would find on it is the origin's own data.
+ */
+static bool on_origin(dev_t dev, dev_t odev, int depth)
+{
+	char path[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+
+	if (dev == odev || whole_disk(dev) == odev || whole_disk(odev) == dev)
+		return true;
+	if (depth > 8)
+		return false;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/slaves",
+		 major(dev), minor(dev));
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir))) {
+		char devpath[512];
+		unsigned int ma, mi;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(devpath, sizeof(devpath), "%s/%s/dev", path, de->d_name);
+		f = fopen(devpath, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%u:%u", &ma, &mi) == 2)
+			found = on_origin(makedev(ma, mi), odev, depth + 1);
+		fclose(f);
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Refuse a store that holds data: a filesystem or other superblock that
+ * libblkid finds, unless --force.
+ * Return: 0 to go on, else the exit code after a message.
+ */
+static int check_store(const char *store, int sfd, dev_t odev, dev_t sdev,
+		       bool force)
+{
+	const char *type = NULL, *label = NULL, *uuid = NULL;
+	blkid_probe pr;
+	dev_t other;
+	int ret;
+
+	/*
+	 * A volsnap store: its data is the module's own. The module itself
+	 * refuses the live store of another origin (EBUSY, explained by
+	 * attach_error()).
+	 */
+	if (store_header(sfd, odev, &other) || on_origin(sdev, odev, 0))
+		return 0;
+	if (force)
+		return 0;
+	pr = blkid_new_probe_from_filename(store);
+	if (!pr) {
+		errx_errno(errno, "%s: cannot probe it for a filesystem "
+			   "(--force attaches without probing)", store);
+		return EXIT_FAIL;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+					  BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID);
+	ret = blkid_do_safeprobe(pr);
+	if (ret == 0) {
+		blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
+		blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
+		blkid_probe_lookup_value(pr, "UUID", &uuid, NULL);
+		errx_errno(0, "%s: holds %s%s%s%s%s%s%s, which attaching would "
+			   "overwrite: use --force to attach it anyway", store,
+			   type ? "a " : "data", type ? type : "",
+			   type ? " signature" : "",
+			   label ? ", LABEL=" : "", label ? label : "",
+			   uuid ? ", UUID=" : "", uuid ? uuid : "");
+	} else if (ret == -2) {
+		errx_errno(0, "%s: holds several filesystem signatures, which "
+			   "attaching would overwrite: use --force to attach it "
+			   "anyway", store);
+	}
+	blkid_free_probe(pr);
+	return ret == 0 || ret == -2 ? EXIT_FAIL : 0;
+}
+
+/* Explain an attach refused with EBUSY or EINVAL: which device, and why. */
+static void attach_error(int err, int fd, const char *origin, const char *store,
+			 int ofd, int sfd, dev_t odev, dev_t sdev)
+{
+	struct volsnap_origin_info *origins;
+	unsigned int i, nr;
+	int obs = 0, sbs = 0;
+	char why[160];
+	dev_t other;
+
+	if (err == EBUSY && !ctl_list(fd, &origins, &nr)) {
+		for (i = 0; i < nr; i++) {
+			dev_t o = makedev(origins[i].major, origins[i].minor);
+			dev_t s = makedev(origins[i].store_major, origins[i].store_minor);
+			char *name = dev_name(o);
+
+			if (o == odev)
+				snprintf(why, sizeof(why), "already attached "
+					 "(detach it first: snapctl detach %s)", origin);
+			else if (s == sdev)
+				snprintf(why, sizeof(why), "already the store of "
+					 "the attached origin %s: use another store", name);
+			free(name);
+			if (o == odev || s == sdev) {
+				free(origins);
+				errx_errno(err, "%s: %s", o == odev ? origin : store, why);
+				return;
+			}
+		}
+		free(origins);
+	}
+	if (err == EBUSY && store_header(sfd, odev, &other) == 2) {
+		errx_errno(err, "%s: holds the live volsnap store of origin %u:%u, "
+			   "not cleanly detached: detach that origin, or wipe the "
+			   "store's first 4 KiB to reuse it", store, major(other),
+			   minor(other));
+		return;
+	}
+	if (err == EBUSY) {
+		errx_errno(err, "%s: in use by another program or driver (mounted, "
+			   "swap, dm, md: see lsblk %s): use another store", store, store);
+		return;
+	}
+	if (sdev == odev) {
+		errx_errno(err, "%s: the store is the origin itself: use another "
+			   "device", store);
+		return;
+	}
+	if (whole_disk(odev) == sdev || whole_disk(sdev) == odev) {
+		errx_errno(err, "%s: the store overlaps the origin %s (one is a "
+			   "partition of the other): use another device", store, origin);
+		return;
+	}
+	if (!ioctl(ofd, BLKSSZGET, &obs) && !ioctl(sfd, BLKSSZGET, &sbs) &&
+	    sbs > obs) {
+		errx_errno(err, "%s: the store has %d-byte logical blocks, larger "
+			   "than the %d-byte ones of %s: use a store with %d-byte "
+			   "blocks", store, sbs, obs, origin, obs);
+		return;
+	}
+	ctl_error(err, origin, NULL, "the module refused this origin and store "
+		  "(see its message in dmesg)");
+}
 
 /* Open a block device argument read-only for VOLSNAP_IOC_ATTACH. */
 static int open_dev(const char *path, dev_t *devno)
@@ -40,6 +259,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "store",      required_argument, NULL, 's' },
 		{ "chunk-size", required_argument, NULL, 'c' },
+		{ "force",      no_argument,       NULL, 'f' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -48,10 +268,14 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	unsigned long long size = VOLSNAP_CHUNK_DEFAULT;
 	char *oname, *sname, sizebuf[32];
 	int c, fd, ofd, sfd, ret;
+	bool force = false;
 	dev_t odev, sdev;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "s:c:", longopts)) != -1) {
+	while ((c = cmd_getopt(cmd, argc, argv, "s:c:f", longopts)) != -1) {
 		switch (c) {
+		case 'f':
+			force = true;
+			break;
 		case 's':
 			store = optarg;
 			break;
@@ -85,10 +309,19 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	at.store_fd = sfd;
 
 	fd = ctl_open();
+	ret = check_store(store, sfd, odev, sdev, force);
+	if (ret) {
+		close(fd);
+		close(sfd);
+		close(ofd);
+		return ret;
+	}
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_ATTACH, &at);
-	close(fd);
 	if (ret == -ENOSPC) {
-		ctl_error(ret, store, NULL, "store too small for its header and one chunk");
+		ctl_error(ret, store, NULL, "too small for the store header and one "
+			  "chunk: use a larger store or a smaller --chunk-size");
+	} else if (ret == -EBUSY || ret == -EINVAL) {
+		attach_error(-ret, fd, origin, store, ofd, sfd, odev, sdev);
 	} else if (ret) {
 		ctl_error(ret, origin, attach_errors, "cannot attach");
 	} else {
@@ -100,6 +333,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		free(oname);
 		free(sname);
 	}
+	close(fd);
 	close(sfd);
 	close(ofd);
 	return ret ? EXIT_FAIL : EXIT_OK;
@@ -108,25 +342,29 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 const struct command cmd_attach = {
 	.name = "attach",
 	.fn = do_attach,
-	.args = "ORIGIN --store STORE [--chunk-size SIZE]",
+	.args = "ORIGIN --store STORE [--chunk-size SIZE] [--force]",
 	.summary = "start tracking ORIGIN, preserving overwritten data on STORE",
 	.help =
 	"Start tracking ORIGIN, a block device that may be mounted and in use.\n"
 	"From the first snapshot on, the old content of every chunk written\n"
 	"on ORIGIN is first copied to STORE, which the module keeps open\n"
-	"exclusively until 'snapctl detach'.\n"
+	"exclusively until 'snapctl detach'. A STORE that holds a filesystem,\n"
+	"or another signature libblkid knows (swap, RAID, LVM, ...) is refused\n"
+	"unless --force is given.\n"
 	"\n"
 	"Options:\n"
 	"  -s, --store STORE       the shadow store block device (required)\n"
 	"  -c, --chunk-size SIZE   the copy-on-write unit: a power of two from\n"
 	"                          4K to 1M (default 64K); bytes, or K or M\n"
 	"                          for KiB or MiB, any case\n"
+	"  -f, --force             attach even when STORE holds a filesystem\n"
 	"  -h, --help              show this help and exit\n",
 };
 
 static const struct errmsg detach_errors[] = {
 	{ ENODEV, "not attached" },
-	{ EBUSY, "snapshots exist (use --force to delete them)" },
+	{ EBUSY, "it has snapshots: delete them, or use --force to delete them "
+		 "with it" },
 	{ 0, NULL },
 };
 
@@ -188,153 +426,112 @@ const struct command cmd_detach = {
 };
 
 static const struct errmsg status_errors[] = {
-	{ ENODEV, "not attached" },
+	{ ENODEV, "not attached (see 'snapctl status' for the attached origins)" },
 	{ 0, NULL },
 };
 
-/* A key and an optional string as a JSON object member. */
-static void json_member(const char *key, const char *value, bool last)
+static const int status_defaults[] = {
+	COL_ORIGIN, COL_SIZE, COL_FSTYPE, COL_MOUNTPOINT, COL_STORE,
+	COL_CHUNK_SIZE, COL_STORE_SIZE, COL_STORE_USED, COL_FILL, COL_FROZEN,
+	COL_TIMED_OUT, COL_NR_SNAPS,
+};
+
+static const struct listing status_listing = {
+	.command = "status",
+	.table = "origins",
+	.snapshots = false,
+	.defaults = status_defaults,
+	.ndefaults = ARRAY_SIZE(status_defaults),
+};
+
+/* Add the row of one origin; -errno of VOLSNAP_IOC_STATUS. */
+static int add_status(int fd, struct libscols_table *tb, dev_t devno)
 {
-	printf("      \"%s\": ", key);
-	if (value)
-		json_string(value);
-	else
-		fputs("null", stdout);
-	fputs(last ? "\n" : ",\n", stdout);
-}
+	struct volsnap_snapshot_info *snaps;
+	struct volsnap_origin_info oi;
+	struct origin_row row;
+	unsigned int count;
+	int ret;
 
-static void print_origin(const struct volsnap_origin_info *oi,
-			 const char *name, const char *fstype,
-			 const char *mountpoint, const char *store)
-{
-	unsigned long long size = oi->origin_sectors * 512;
-	unsigned long long total = oi->store_chunks * oi->chunk_size;
-	unsigned long long used = oi->store_used * oi->chunk_size;
-	bool frozen = oi->state & VOLSNAP_ORIGIN_FROZEN;
-	char buf[32];
-
-	if (opts.json) {
-		fputs("{\n   \"origin\": {\n", stdout);
-		json_member("device", name, false);
-		printf("      \"size\": %llu,\n", size);
-		json_member("fstype", fstype, false);
-		json_member("mountpoint", mountpoint, false);
-		json_member("store", store, false);
-		printf("      \"chunk-size\": %u,\n", oi->chunk_size);
-		printf("      \"store-size\": %llu,\n", total);
-		printf("      \"store-used\": %llu,\n", used);
-		printf("      \"frozen\": %s,\n", frozen ? "true" : "false");
-		printf("      \"snapshots\": %u\n   },", oi->nr_snapshots);
-		return;
-	}
-
-	printf("origin: %s\n", name);
-	format_size(size, buf, sizeof(buf));
-	printf("size: %llu (%s)\n", size, buf);
-	printf("fstype: %s\n", fstype ? fstype : "(none)");
-	printf("mountpoint: %s\n", mountpoint ? mountpoint : "(not mounted)");
-	printf("store: %s\n", store);
-	format_size(oi->chunk_size, buf, sizeof(buf));
-	printf("chunk size: %u (%s)\n", oi->chunk_size, buf);
-	printf("store used: %llu of %llu bytes (%.1f%%)\n", used, total,
-	       total ? 100.0 * used / total : 0.0);
-	printf("state: %s\n", frozen ? "frozen" : "attached");
-	if (oi->state & VOLSNAP_ORIGIN_TIMED_OUT)
-		puts("last freeze: hold limit reached, thawed by the kernel");
-	printf("snapshots: %u\n\n", oi->nr_snapshots);
+	ret = ctl_status(fd, devno, &oi, &snaps, &count);
+	if (ret)
+		return ret;
+	free(snaps);
+	origin_row_init(&row, devno, &oi);
+	output_add(tb, &row, NULL);
+	origin_row_free(&row);
+	return 0;
 }
 
 static int do_status(const struct command *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json",       no_argument,       NULL, 'J' },
-		{ "output",     required_argument, NULL, 'o' },
-		{ "noheadings", no_argument,       NULL, 'n' },
-		{ "raw",        no_argument,       NULL, 'r' },
-		{ "help",       no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char *name, *store, *fstype, *mountpoint, *members;
-	struct volsnap_snapshot_info *snaps;
-	struct volsnap_origin_info oi;
+	struct volsnap_origin_info *origins;
 	struct libscols_table *tb;
-	unsigned int i, count;
-	const char *origin;
+	const char *origin = NULL;
+	unsigned int i, nr;
 	int c, fd, ret;
 	dev_t devno;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "Jo:nr", longopts)) != -1) {
-		switch (c) {
-		case 'J':
-			opts.json = true;
-			break;
-		case 'o':
-			if (output_set_columns(optarg))
-				return cmd_usage(cmd, NULL);
-			break;
-		case 'n':
-			opts.noheadings = true;
-			break;
-		case 'r':
-			opts.raw = true;
-			break;
-		}
-	}
-	if (cmd_nargs(cmd, argc, argv, 1, 1))
+	while ((c = cmd_getopt(cmd, argc, argv, LISTING_SHORTOPTS,
+			       listing_longopts)) != -1)
+		listing_option(cmd, &status_listing, c);
+	if (cmd_nargs(cmd, argc, argv, 0, 1))
 		return EXIT_USAGE;
-	origin = argv[optind];
-	if (dev_lookup(origin, &devno))
-		return EXIT_FAIL;
+	if (optind < argc) {
+		origin = argv[optind];
+		if (dev_lookup(origin, &devno))
+			return EXIT_FAIL;
+	}
 
 	fd = ctl_open();
-	ret = ctl_status(fd, devno, &oi, &snaps, &count);
+	tb = output_new(&status_listing);
+	if (origin) {
+		ret = add_status(fd, tb, devno);
+		if (ret)
+			ctl_error(ret, origin, status_errors, "cannot get its status");
+	} else {
+		ret = ctl_list(fd, &origins, &nr);
+		if (!ret) {
+			for (i = 0; !ret && i < nr; i++) {
+				ret = add_status(fd, tb, makedev(origins[i].major,
+								 origins[i].minor));
+				if (ret == -ENODEV)	/* detached meanwhile */
+					ret = 0;
+			}
+			free(origins);
+		}
+		if (ret)
+			ctl_error(ret, CTL_PATH, NULL, "cannot list the attached origins");
+	}
 	close(fd);
 	if (ret) {
-		ctl_error(ret, origin, status_errors, "cannot get status");
+		scols_unref_table(tb);
 		return EXIT_FAIL;
 	}
-
-	name = dev_name(devno);
-	store = dev_name(makedev(oi.store_major, oi.store_minor));
-	fstype = dev_fstype(origin);
-	mountpoint = dev_mountpoint(devno);
-	print_origin(&oi, name, fstype, mountpoint, store);
-
-	tb = snaptab_new();
-	for (i = 0; i < count; i++)
-		snaptab_add(tb, name, &snaps[i]);
-	if (opts.json) {
-		members = snaptab_json_members(tb);
-		printf("%s}\n", members);
-		free(members);
-		scols_unref_table(tb);
-	} else {
-		snaptab_print(tb);
-	}
-
-	free(mountpoint);
-	free(fstype);
-	free(store);
-	free(name);
-	free(snaps);
+	output_print(tb);
 	return EXIT_OK;
+}
+
+static void status_columns_help(FILE *out)
+{
+	output_columns_help(&status_listing, out);
 }
 
 const struct command cmd_status = {
 	.name = "status",
 	.fn = do_status,
-	.args = "ORIGIN [-o COLS] [-n] [-r]",
-	.summary = "show ORIGIN's store, state and snapshots",
+	.args = "[ORIGIN] [-o COLS] [-n] [-r] [-J] [-b]",
+	.summary = "show the attached origins, or ORIGIN: store, use, state",
 	.help =
-	"Show an attached origin: its size, filesystem and mount point, its\n"
-	"store, chunk size and how much of the store is used, whether it is\n"
-	"frozen, then its snapshots as 'snapctl list' shows them.\n"
+	"Show every attached origin, or ORIGIN only, one row each: its size,\n"
+	"filesystem and mount point, its store, chunk size and how much of the\n"
+	"store is used, whether it is frozen and whether its last freeze hit\n"
+	"the hold limit, and its number of snapshots ('snapctl list' lists\n"
+	"them). Sizes are shown as lsblk does (64K, 1.5G), in bytes with -b\n"
+	"and in JSON; the store's fill is a bar on a terminal.\n"
 	"\n"
 	"Options:\n"
-	"  -o, --output COLS  snapshot columns to show, separated by commas\n"
-	"  -n, --noheadings   no header line in the snapshot table\n"
-	"  -r, --raw          raw snapshot table, not aligned\n"
-	"  -J, --json         JSON output\n"
+	LISTING_HELP
 	"  -h, --help         show this help and exit\n",
-	.more_help = output_columns_help,
+	.more_help = status_columns_help,
 };

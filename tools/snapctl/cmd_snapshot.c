@@ -347,40 +347,50 @@ const struct command cmd_delete = {
 };
 
 static const struct errmsg list_errors[] = {
-	{ ENODEV, "not attached" },
+	{ ENODEV, "not attached (see 'snapctl status' for the attached origins)" },
 	{ 0, NULL },
 };
 
-/* Add the snapshots of one origin; -errno of VOLSNAP_IOC_STATUS. */
+static const int list_defaults[] = {
+	COL_ORIGIN, COL_ID, COL_DEVICE, COL_CREATED, COL_STATE, COL_REASON,
+	COL_CHUNKS, COL_FILL,
+};
+
+static const struct listing list_listing = {
+	.command = "list",
+	.table = "snapshots",
+	.snapshots = true,
+	.defaults = list_defaults,
+	.ndefaults = ARRAY_SIZE(list_defaults),
+};
+
+/*
+ * Add the snapshots of one origin, or one row for the origin alone when
+ * it has none; -errno of VOLSNAP_IOC_STATUS.
+ */
 static int add_origin(int fd, struct libscols_table *tb, dev_t devno)
 {
 	struct volsnap_snapshot_info *snaps;
 	struct volsnap_origin_info oi;
+	struct origin_row row;
 	unsigned int i, count;
-	char *name;
 	int ret;
 
 	ret = ctl_status(fd, devno, &oi, &snaps, &count);
 	if (ret)
 		return ret;
-	name = dev_name(devno);
+	origin_row_init(&row, devno, &oi);
 	for (i = 0; i < count; i++)
-		snaptab_add(tb, name, &snaps[i]);
-	free(name);
+		output_add(tb, &row, &snaps[i]);
+	if (!count)
+		output_add(tb, &row, NULL);
+	origin_row_free(&row);
 	free(snaps);
 	return 0;
 }
 
 static int do_list(const struct command *cmd, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output",     required_argument, NULL, 'o' },
-		{ "noheadings", no_argument,       NULL, 'n' },
-		{ "raw",        no_argument,       NULL, 'r' },
-		{ "json",       no_argument,       NULL, 'J' },
-		{ "help",       no_argument,       NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct volsnap_origin_info *origins;
 	struct libscols_table *tb;
 	const char *origin = NULL;
@@ -388,23 +398,9 @@ static int do_list(const struct command *cmd, int argc, char **argv)
 	int c, fd, ret;
 	dev_t devno;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "o:nrJ", longopts)) != -1) {
-		switch (c) {
-		case 'o':
-			if (output_set_columns(optarg))
-				return cmd_usage(cmd, NULL);
-			break;
-		case 'n':
-			opts.noheadings = true;
-			break;
-		case 'r':
-			opts.raw = true;
-			break;
-		case 'J':
-			opts.json = true;
-			break;
-		}
-	}
+	while ((c = cmd_getopt(cmd, argc, argv, LISTING_SHORTOPTS,
+			       listing_longopts)) != -1)
+		listing_option(cmd, &list_listing, c);
 	if (cmd_nargs(cmd, argc, argv, 0, 1))
 		return EXIT_USAGE;
 	if (optind < argc) {
@@ -414,11 +410,11 @@ static int do_list(const struct command *cmd, int argc, char **argv)
 	}
 
 	fd = ctl_open();
-	tb = snaptab_new();
+	tb = output_new(&list_listing);
 	if (origin) {
 		ret = add_origin(fd, tb, devno);
 		if (ret)
-			ctl_error(ret, origin, list_errors, "cannot list snapshots");
+			ctl_error(ret, origin, list_errors, "cannot list its snapshots");
 	} else {
 		ret = ctl_list(fd, &origins, &nr);
 		if (!ret) {
@@ -431,30 +427,35 @@ static int do_list(const struct command *cmd, int argc, char **argv)
 			free(origins);
 		}
 		if (ret)
-			ctl_error(ret, CTL_PATH, NULL, "cannot list snapshots");
+			ctl_error(ret, CTL_PATH, NULL, "cannot list the snapshots");
 	}
 	close(fd);
 	if (ret) {
 		scols_unref_table(tb);
 		return EXIT_FAIL;
 	}
-	snaptab_print(tb);
+	output_print(tb);
 	return EXIT_OK;
+}
+
+static void list_columns_help(FILE *out)
+{
+	output_columns_help(&list_listing, out);
 }
 
 const struct command cmd_list = {
 	.name = "list",
 	.fn = do_list,
-	.args = "[ORIGIN] [-o COLS] [-n] [-r]",
+	.args = "[ORIGIN] [-o COLS] [-n] [-r] [-J] [-b]",
 	.summary = "list the snapshots of all attached origins, or of ORIGIN",
 	.help =
-	"List snapshots: of every attached origin, or of ORIGIN only.\n"
+	"List snapshots, one row each: of every attached origin, or of ORIGIN\n"
+	"only. An attached origin without snapshots has one row, with the\n"
+	"snapshot columns (ID to CHUNKS) empty, null in JSON. Every column of\n"
+	"'snapctl status' may be shown too, for the snapshot's origin.\n"
 	"\n"
 	"Options:\n"
-	"  -o, --output COLS  columns to show, separated by commas, any case\n"
-	"  -n, --noheadings   no header line\n"
-	"  -r, --raw          raw output, not aligned\n"
-	"  -J, --json         JSON output\n"
+	LISTING_HELP
 	"  -h, --help         show this help and exit\n",
-	.more_help = output_columns_help,
+	.more_help = list_columns_help,
 };

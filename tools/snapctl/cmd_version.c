@@ -30,6 +30,33 @@ static void print_feature(int bit)
 		printf(opts.json ? "\"bit%d\"" : "bit%d", bit);
 }
 
+/*
+ * The loaded module's version and features: 0, or -errno; -ENOENT (or
+ * -ENXIO, -ENODEV) when it is not loaded.
+ */
+static int module_features(struct volsnap_features *f)
+{
+	int fd = ctl_try_open();
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = ctl_ioctl(fd, VOLSNAP_IOC_FEATURES, f);
+	close(fd);
+	f->version[sizeof(f->version) - 1] = '\0';
+	return ret;
+}
+
+/* snapctl -V: snapctl's version, and the module's when it is loaded. */
+void print_versions(void)
+{
+	struct volsnap_features f = { 0 };
+
+	printf("snapctl %s\n", SNAPCTL_VERSION);
+	if (!module_features(&f))
+		printf("module  %s\n", f.version);
+}
+
 static int do_version(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -39,33 +66,30 @@ static int do_version(const struct command *cmd, int argc, char **argv)
 	};
 	struct volsnap_features f = { 0 };
 	bool first = true;
-	int fd, ret, bit;
+	int ret, bit;
 
 	while (cmd_getopt(cmd, argc, argv, "J", longopts) != -1)
 		opts.json = true;
 	if (cmd_nargs(cmd, argc, argv, 0, 0))
 		return EXIT_USAGE;
 
-	fd = ctl_open();
-	ret = ctl_ioctl(fd, VOLSNAP_IOC_FEATURES, &f);
-	close(fd);
-	if (ret) {
-		ctl_error(ret, CTL_PATH, NULL, NULL);
-		return EXIT_FAIL;
-	}
-	f.version[sizeof(f.version) - 1] = '\0';
-
+	/* snapctl's own version, whether or not the module is there. */
+	ret = module_features(&f);
 	if (opts.json) {
 		printf("{\"snapctl\": ");
 		json_string(SNAPCTL_VERSION);
 		printf(", \"module\": ");
-		json_string(f.version);
+		if (ret)
+			fputs("null", stdout);
+		else
+			json_string(f.version);
 		printf(", \"features\": [");
 	} else {
-		printf("snapctl %s\nmodule  %s\nfeatures", SNAPCTL_VERSION,
-		       f.version);
+		printf("snapctl %s\n", SNAPCTL_VERSION);
+		if (!ret)
+			printf("module  %s\nfeatures", f.version);
 	}
-	for (bit = 0; bit < 64; bit++) {
+	for (bit = 0; !ret && bit < 64; bit++) {
 		if (!(f.features & (1ULL << bit)))
 			continue;
 		if (opts.json && !first)
@@ -75,8 +99,12 @@ static int do_version(const struct command *cmd, int argc, char **argv)
 	}
 	if (opts.json)
 		puts("]}");
-	else
+	else if (!ret)
 		puts(first ? " (none)" : "");
+	if (ret) {
+		fflush(stdout);
+		return ctl_open_error(-ret);
+	}
 	return EXIT_OK;
 }
 
@@ -87,7 +115,9 @@ const struct command cmd_version = {
 	.summary = "show the versions of snapctl and of the module, and its features",
 	.help =
 	"Show the versions of snapctl and of the loaded module, and the\n"
-	"features the module implements (attach, snapshot, freeze).\n"
+	"features the module implements (attach, snapshot, freeze). snapctl's\n"
+	"version is shown also when the module is not loaded (exit status 3;\n"
+	"in JSON, \"module\" is null and \"features\" empty).\n"
 	"\n"
 	"Options:\n"
 	"  -J, --json   JSON output\n"

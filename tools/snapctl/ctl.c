@@ -25,19 +25,34 @@ static const struct errmsg common_errors[] = {
 	{ 0, NULL },
 };
 
-/* Open the control device, or explain why it cannot be opened and exit. */
-int ctl_open(void)
+/* Open the control device: its fd, or -errno. */
+int ctl_try_open(void)
 {
 	int fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
 
+	return fd >= 0 ? fd : -errno;
+}
+
+/* Explain why the control device did not open; the exit code. */
+int ctl_open_error(int err)
+{
+	if (err == ENOENT || err == ENXIO || err == ENODEV) {
+		errx_errno(err, "%s: volsnap module not loaded (load it: modprobe volsnap)",
+			   CTL_PATH);
+		return EXIT_NOMOD;
+	}
+	ctl_error(err, CTL_PATH, NULL, NULL);
+	return EXIT_FAIL;
+}
+
+/* Open the control device, or explain why it cannot be opened and exit. */
+int ctl_open(void)
+{
+	int fd = ctl_try_open();
+
 	if (fd >= 0)
 		return fd;
-	if (errno == ENOENT || errno == ENXIO || errno == ENODEV) {
-		errx_errno(errno, "%s: volsnap module not loaded", CTL_PATH);
-		exit(EXIT_NOMOD);
-	}
-	ctl_error(errno, CTL_PATH, NULL, NULL);
-	exit(EXIT_FAIL);
+	exit(ctl_open_error(-fd));
 }
 
 /* ioctl(2) on the control device; returns 0 or -errno. */

@@ -17,12 +17,9 @@
 
 #include "snapctl.h"
 
-#ifndef SNAPCTL_VERSION
-#define SNAPCTL_VERSION "unknown"
-#endif
-
 struct global_opts opts;
 const char *prog = "snapctl";
+const char *cmd_name;
 
 static const struct command *const commands[] = {
 	&cmd_attach,
@@ -50,9 +47,13 @@ static const char help_tail[] =
 	"Run 'snapctl COMMAND --help' for the options of one command.\n"
 	"\n"
 	"Options:\n"
-	"  -J, --json     JSON output (create, list, status, version)\n"
-	"  -h, --help     show this help and exit\n"
-	"  -V, --version  show snapctl's version and exit\n"
+	"  -J, --json        JSON output (create, list, status, version)\n"
+	"  -r, --raw         raw tables (list, status)\n"
+	"  -n, --noheadings  tables without a header line (list, status)\n"
+	"  -b, --bytes       sizes in bytes (list, status)\n"
+	"  -h, --help        show this help and exit\n"
+	"  -V, --version     show the versions of snapctl and of the loaded\n"
+	"                    module, and exit\n"
 	"\n"
 	"Exit status:\n"
 	"  0  success\n"
@@ -104,6 +105,49 @@ int cmd_usage(const struct command *cmd, const char *fmt, ...)
 		prog, cmd->name, *cmd->args ? " " : "", cmd->args, prog,
 		cmd->name);
 	return EXIT_USAGE;
+}
+
+/* The long options of every listing command, for cmd_getopt(). */
+const struct option listing_longopts[] = {
+	{ "json",       no_argument,       NULL, 'J' },
+	{ "raw",        no_argument,       NULL, 'r' },
+	{ "noheadings", no_argument,       NULL, 'n' },
+	{ "bytes",      no_argument,       NULL, 'b' },
+	{ "output",     required_argument, NULL, 'o' },
+	{ "help",       no_argument,       NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/**
+ * listing_option() - handle an option every listing command takes
+ * @cmd: the command.
+ * @l: its listing.
+ * @c: the option, from cmd_getopt().
+ *
+ * Return: 0 when @c was one of LISTING_SHORTOPTS, 1 when it was not; a bad
+ * -o column list exits with %EXIT_USAGE.
+ */
+int listing_option(const struct command *cmd, const struct listing *l, int c)
+{
+	switch (c) {
+	case 'J':
+		opts.json = true;
+		return 0;
+	case 'r':
+		opts.raw = true;
+		return 0;
+	case 'n':
+		opts.noheadings = true;
+		return 0;
+	case 'b':
+		opts.bytes = true;
+		return 0;
+	case 'o':
+		if (output_set_columns(l, optarg))
+			exit(cmd_usage(cmd, NULL));
+		return 0;
+	}
+	return 1;
 }
 
 /* Explain why getopt_long() returned '?'; @arg is argv[optind - 1]. */
@@ -183,8 +227,11 @@ int cmd_nargs(const struct command *cmd, int argc, char **argv,
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json",    no_argument, NULL, 'J' },
-		{ "help",    no_argument, NULL, 'h' },
+		{ "json",       no_argument, NULL, 'J' },
+		{ "raw",        no_argument, NULL, 'r' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "bytes",      no_argument, NULL, 'b' },
+		{ "help",       no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -194,17 +241,26 @@ int main(int argc, char **argv)
 
 	/* Stop at the first non-option: that is the command. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+JhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+JrnbhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'J':
 			opts.json = true;
+			break;
+		case 'r':
+			opts.raw = true;
+			break;
+		case 'n':
+			opts.noheadings = true;
+			break;
+		case 'b':
+			opts.bytes = true;
 			break;
 		case 'h':
 			print_help(stdout);
 			return EXIT_OK;
 		case 'V':
-			printf("snapctl %s\n", SNAPCTL_VERSION);
-			return EXIT_OK;
+			print_versions();
+			return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
 		default:
 			bad_option(argv[optind - 1]);
 			fprintf(stderr, "Try '%s --help' for more information.\n",
@@ -229,6 +285,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;
+	cmd_name = cmd->name;
 	ret = cmd->fn(cmd, argc, argv);
 
 	if (fflush(stdout) || ferror(stdout)) {

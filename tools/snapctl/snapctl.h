@@ -5,7 +5,7 @@
  *   snapctl.c       main, the command table, help and option helpers
  *   ctl.c           the control device: open, ioctls, error explanations
  *   util.c          messages, devices, sizes and times
- *   output.c        the snapshot table (libsmartcols), JSON helpers
+ *   output.c        the tables of list and status (libsmartcols)
  *   cmd_origin.c    attach, detach, status
  *   cmd_snapshot.c  create, delete, list
  *   cmd_freeze.c    freeze, thaw
@@ -38,10 +38,12 @@ struct global_opts {
 	bool json;		/* -J: JSON instead of text */
 	bool raw;		/* -r: raw table, no alignment */
 	bool noheadings;	/* -n: no table header */
+	bool bytes;		/* -b: sizes in bytes, fill as a number */
 };
 
 extern struct global_opts opts;
 extern const char *prog;
+extern const char *cmd_name;	/* the running command, for messages */
 
 /* snapctl.c: commands */
 
@@ -64,16 +66,30 @@ struct command {
 	void (*more_help)(FILE *out);
 };
 
+/* The options every listing command takes, for cmd_getopt(). */
+#define LISTING_SHORTOPTS "Jrnbo:"
+extern const struct option listing_longopts[];
+#define LISTING_HELP \
+	"  -o, --output COLS  columns to show, separated by commas, any case;\n" \
+	"                     +COLS adds them to the default columns\n" \
+	"  -n, --noheadings   no header line\n" \
+	"  -r, --raw          raw output: not aligned, unsafe characters escaped\n" \
+	"  -J, --json         JSON output (sizes in bytes)\n" \
+	"  -b, --bytes        sizes in bytes and the store fill as a number\n"
+
 extern const struct command cmd_attach, cmd_detach, cmd_status;
 extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
 extern const struct command cmd_version;
+void print_versions(void);
 
 int cmd_getopt(const struct command *cmd, int argc, char **argv,
 	       const char *shortopts, const struct option *longopts);
 int cmd_nargs(const struct command *cmd, int argc, char **argv,
 	      int min, int max);
 int cmd_usage(const struct command *cmd, const char *fmt, ...) __printf(2, 3);
+struct listing;
+int listing_option(const struct command *cmd, const struct listing *l, int c);
 
 /* util.c: messages, devices, sizes and times */
 void errx_errno(int err, const char *fmt, ...) __printf(2, 3);
@@ -90,6 +106,7 @@ char *dev_mountpoint(dev_t devno);
 
 int parse_size(const char *s, unsigned long long *bytes);
 void format_size(unsigned long long bytes, char *buf, size_t len);
+void format_size_short(unsigned long long bytes, char *buf, size_t len);
 void format_time(unsigned long long ns, bool utc, char *buf, size_t len);
 
 /* ctl.c: the control device */
@@ -104,6 +121,8 @@ struct errmsg {
 #define CTL_PATH	"/dev/" VOLSNAP_CTL_NAME
 
 int ctl_open(void);
+int ctl_try_open(void);
+int ctl_open_error(int err);
 int ctl_ioctl(int fd, unsigned long req, void *arg);
 void ctl_error(int err, const char *object, const struct errmsg *msgs,
 	       const char *fallback);
@@ -111,16 +130,66 @@ int ctl_list(int fd, struct volsnap_origin_info **origins, unsigned int *count);
 int ctl_status(int fd, dev_t devno, struct volsnap_origin_info *origin,
 	       struct volsnap_snapshot_info **snaps, unsigned int *count);
 
-/* output.c: the snapshot table and JSON */
+/* output.c: the tables of list and status */
 struct libscols_table;
 
-int output_set_columns(const char *list);
-void output_columns_help(FILE *out);
-struct libscols_table *snaptab_new(void);
-void snaptab_add(struct libscols_table *tb, const char *origin,
-		 const struct volsnap_snapshot_info *si);
-void snaptab_print(struct libscols_table *tb);
-char *snaptab_json_members(struct libscols_table *tb);
+/* Columns of the listings; the origin's first, then the snapshot's. */
+enum {
+	COL_ORIGIN,
+	COL_SIZE,
+	COL_FSTYPE,
+	COL_MOUNTPOINT,
+	COL_STORE,
+	COL_CHUNK_SIZE,
+	COL_STORE_SIZE,
+	COL_STORE_USED,
+	COL_FILL,
+	COL_FROZEN,
+	COL_TIMED_OUT,
+	COL_NR_SNAPS,
+	COL_ID,
+	COL_DEVICE,
+	COL_CREATED,
+	COL_STATE,
+	COL_REASON,
+	COL_CHUNKS,
+};
+
+/**
+ * struct listing - a command that prints a table
+ * @command: its name, for messages.
+ * @table: the table's name, the JSON array that holds its rows.
+ * @snapshots: rows are snapshots, and the snapshot columns are valid.
+ * @defaults: the columns shown without -o.
+ * @ndefaults: their number.
+ */
+struct listing {
+	const char *command;
+	const char *table;
+	bool snapshots;
+	const int *defaults;
+	size_t ndefaults;
+};
+
+/* An attached origin, as the rows of a table show it. */
+struct origin_row {
+	struct volsnap_origin_info info;
+	char *name;		/* its /dev name */
+	char *store;		/* its store's /dev name */
+	char *fstype;		/* NULL when none or not asked for */
+	char *mountpoint;	/* NULL when not mounted or not asked for */
+};
+
+int output_set_columns(const struct listing *l, const char *list);
+void output_columns_help(const struct listing *l, FILE *out);
+bool output_has_column(int col);
+struct libscols_table *output_new(const struct listing *l);
+void output_add(struct libscols_table *tb, const struct origin_row *o,
+		const struct volsnap_snapshot_info *si);
+void output_print(struct libscols_table *tb);
+void origin_row_init(struct origin_row *o, dev_t devno,
+		     const struct volsnap_origin_info *info);
+void origin_row_free(struct origin_row *o);
 const char *snap_reason(const struct volsnap_snapshot_info *si);
 void json_string(const char *s);
 

@@ -46,12 +46,18 @@ const char *errno_name(int err)
 	return "E?";
 }
 
-/* Print "snapctl: <message>: <strerror> (<ERRNO>)" to stderr. */
+/*
+ * Print "snapctl COMMAND: <message>: <strerror> (<ERRNO>)" to stderr
+ * ("snapctl: ..." before the command is known).
+ */
 void errx_errno(int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	if (cmd_name)
+		fprintf(stderr, "%s %s: ", prog, cmd_name);
+	else
+		fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -262,4 +268,32 @@ void format_time(unsigned long long ns, bool utc, char *buf, size_t len)
 		return;
 	}
 	strftime(buf, len, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * A size as lsblk prints it: "512B", "64K", "1.5G": binary units, one
+ * letter, one decimal rounded, none when it is zero.
+ */
+void format_size_short(unsigned long long bytes, char *buf, size_t len)
+{
+	static const char letters[] = "BKMGTPE";
+	unsigned long long whole, frac;
+	unsigned int exp = 0;
+
+	while (exp + 1 < sizeof(letters) - 1 && bytes >> (10 * (exp + 1)))
+		exp++;
+	whole = bytes >> (10 * exp);
+	frac = exp ? bytes & ((1ULL << (10 * exp)) - 1) : 0;
+	if (frac) {
+		/* tenths, rounded: frac / 2^(10 exp) * 10 */
+		frac = ((frac >> (10 * (exp - 1))) + 51) / 102;
+		if (frac >= 10) {
+			whole++;
+			frac = 0;
+		}
+	}
+	if (frac)
+		snprintf(buf, len, "%llu.%llu%c", whole, frac, letters[exp]);
+	else
+		snprintf(buf, len, "%llu%c", whole, letters[exp]);
 }
