@@ -61,6 +61,8 @@ static const struct colinfo infos[] = {
 			   "number of snapshots of the origin" },
 	[COL_ID] = { "ID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
 		     "snapshot id, per origin" },
+	[COL_SET] = { "SET", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
+		      "the snapshot set it was taken in (none: empty, null in JSON)" },
 	[COL_DEVICE] = { "DEVICE", 0.1, 0, SCOLS_JSON_STRING, true,
 			 "the snapshot's read-only image device" },
 	[COL_CREATED] = { "CREATED", 19, 0, SCOLS_JSON_STRING, true,
@@ -326,6 +328,11 @@ void output_add(struct libscols_table *tb, const struct origin_row *o,
 			break;
 		case COL_ID:
 			snprintf(buf, sizeof(buf), "%u", si->id);
+			break;
+		case COL_SET:
+			if (si->set_id)
+				snprintf(buf, sizeof(buf), "%llu",
+					 (unsigned long long)si->set_id);
 			break;
 		case COL_DEVICE:
 			snprintf(buf, sizeof(buf), "/dev/volsnap%u", si->image_index);
