@@ -176,8 +176,8 @@ static bool member_valid(const struct volsnap_create *c)
 
 static long ctl_create_set(struct volsnap_create_set __user *uarg)
 {
-	struct volsnap_origin *os[VOLSNAP_SET_MAX];
 	struct volsnap_create_set cs;
+	struct volsnap_origin **os;
 	struct volsnap_create *m;
 	void __user *members;
 	unsigned int i, j;
@@ -195,6 +195,10 @@ static long ctl_create_set(struct volsnap_create_set __user *uarg)
 	m = memdup_user(members, size);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	os = kcalloc(cs.count, sizeof(*os), GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!os)
+		goto out;
 	ret = -EINVAL;
 	for (i = 0; i < cs.count; i++) {
 		if (!member_valid(&m[i]))
@@ -231,9 +235,11 @@ static long ctl_create_set(struct volsnap_create_set __user *uarg)
 		goto out;
 	}
 	cs.hold_ns = m[0].hold_ns;
+	cs.failed = 0;
 	if (copy_to_user(members, m, size) || copy_to_user(uarg, &cs, sizeof(cs)))
 		ret = -EFAULT;
 out:
+	kfree(os);
 	kfree(m);
 	return ret;
 }
@@ -442,8 +448,8 @@ static struct miscdevice ctl_misc = {
  * volsnap_ctl_init() - register the control device
  *
  * At its fixed minor, VOLSNAP_CTL_MINOR, so that opening the node loads
- * the module; if another driver has that minor, at a dynamic one (the
- * control device works, on-demand loading does not).
+ * the module. Another driver at that minor fails the load: a node made
+ * for volsnap at boot (kmod static-nodes) would reach that driver.
  *
  * Return: 0 or a negative errno from misc_register().
  */
@@ -451,12 +457,10 @@ int volsnap_ctl_init(void)
 {
 	int ret = misc_register(&ctl_misc);
 
-	if (ret != -EBUSY)
-		return ret;
-	pr_notice("misc minor %d is taken: /dev/%s gets a dynamic one and will not load the module on demand\n",
-		  VOLSNAP_CTL_MINOR, VOLSNAP_CTL_NAME);
-	ctl_misc.minor = MISC_DYNAMIC_MINOR;
-	return misc_register(&ctl_misc);
+	if (ret == -EBUSY)
+		pr_err("misc minor %d is another driver's: /dev/%s would reach it\n",
+		       VOLSNAP_CTL_MINOR, VOLSNAP_CTL_NAME);
+	return ret;
 }
 
 /**

@@ -49,6 +49,7 @@
 #include "hook.h"
 #include "origin.h"
 #include "snapshot.h"
+#include "stack.h"
 
 /* Serialises control operations; protects origins and their control state. */
 DEFINE_MUTEX(volsnap_ctl_mutex);
@@ -450,6 +451,14 @@ void volsnap_origin_update_epoch(struct volsnap_origin *o)
 	spin_unlock(&o->snap_lock);
 }
 
+/* Jiffies left before @deadline, 0 if it has passed. */
+static unsigned long time_left(unsigned long deadline)
+{
+	unsigned long now = jiffies;
+
+	return time_before(now, deadline) ? deadline - now : 0;
+}
+
 static unsigned long hold_limit(void)
 {
 	return msecs_to_jiffies(READ_ONCE(volsnap_hold_limit_ms));
@@ -469,8 +478,7 @@ static int freeze(struct volsnap_origin *o)
 	ret = volsnap_freeze_bdev(o->bdev.bdev);
 	if (ret)
 		return ret;
-	left = time_before(jiffies, o->freeze_deadline) ?
-	       o->freeze_deadline - jiffies : 0;
+	left = time_left(o->freeze_deadline);
 	ret = left ? gate_close(o, left) : -ETIMEDOUT;
 	if (ret) {
 		if (left)
@@ -760,11 +768,22 @@ out:
 	return ret;
 }
 
+/* Open the gates of @os[0..@n), then thaw their filesystems, last first. */
+static void set_release(struct volsnap_origin **os, unsigned int held,
+			unsigned int frozen)
+{
+	while (held)
+		gate_open(os[--held]);
+	while (frozen)
+		volsnap_thaw_bdev(os[--frozen]->bdev.bdev);
+}
+
 /*
  * Freeze the filesystems of @os[0..@n), then hold their writes, all before
  * @deadline. Return 0 with every member frozen and held, or an error with
  * none (what was done is undone) and the failing member's index in
- * *@failed.
+ * *@failed. Every gate opens before any filesystem thaws: a thaw writes
+ * (the superblock), and the write may reach another member.
  */
 static int set_hold(struct volsnap_origin **os, unsigned int n,
 		    unsigned long deadline, unsigned int *failed)
@@ -774,34 +793,57 @@ static int set_hold(struct volsnap_origin **os, unsigned int n,
 	int ret = 0;
 
 	for (frozen = 0; frozen < n; frozen++) {
+		*failed = frozen;
 		ret = volsnap_freeze_bdev(os[frozen]->bdev.bdev);
-		if (ret) {
-			*failed = frozen;
-			goto thaw;
+		if (ret)
+			goto release;
+		if (!time_left(deadline)) {
+			frozen++;
+			ret = -ETIMEDOUT;
+			goto release;
 		}
 	}
 	for (held = 0; held < n; held++) {
 		*failed = held;
-		left = time_before(jiffies, deadline) ? deadline - jiffies : 0;
+		left = time_left(deadline);
 		if (!left) {
 			ret = -ETIMEDOUT;
-			goto open;
+			goto release;
 		}
 		ret = gate_close(os[held], left);
 		if (ret) {
 			held++;		/* its gate stays closed: open it */
-			goto open;
+			goto release;
 		}
 	}
 	return 0;
 
-open:
-	while (held)
-		gate_open(os[--held]);
-thaw:
-	while (frozen)
-		volsnap_thaw_bdev(os[--frozen]->bdev.bdev);
+release:
+	set_release(os, held, frozen);
 	return ret;
+}
+
+/*
+ * May freezing or holding one member wait for another? A member stacked
+ * on another (dm, md, a loop file), or whose store is, writes to it while
+ * the other is frozen or held: its freeze, its thaw or its copies would
+ * wait forever. -ELOOP, with the member's index in *@failed.
+ */
+static int set_stacked(struct volsnap_origin **os, unsigned int n,
+		       unsigned int *failed)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		*failed = i;
+		for (j = 0; j < n; j++)
+			if (i != j &&
+			    (volsnap_bdev_reaches(os[i]->bdev.bdev, os[j]->bdev.bdev) ||
+			     volsnap_bdev_reaches(os[i]->store->dev.bdev,
+						  os[j]->bdev.bdev)))
+				return -ELOOP;
+	}
+	return 0;
 }
 
 /**
@@ -811,28 +853,31 @@ thaw:
  * @set_id: the set's id, recorded in each snapshot.
  * @args: filled, one per origin, as volsnap_origin_snapshot() fills its
  *	@arg; @hold_ns is the set's.
- * @failed: on an error, set to the index of the member that failed, or
- *	@n when the error is no one member's.
+ * @failed: on an error, set to the index of the member that failed.
  *
  * Every filesystem is frozen, then every origin's writes are held, the
- * snapshots switch, and all are thawed: the images of all members show
- * one instant, and the hold limit covers the whole set. All or nothing:
- * on any error no member keeps a new snapshot and every member is thawed.
+ * snapshots switch, every gate opens and every filesystem thaws: the
+ * images of all members show one instant, and the hold limit covers the
+ * whole set. All or nothing: on any error no member keeps a new snapshot
+ * and every member is thawed.
  *
  * Context: volsnap_ctl_mutex held.
  * Return: 0, or a negative errno as volsnap_origin_snapshot() without
- * @frozen (for the first member that failed).
+ * @frozen (for the first member that failed), or -ELOOP a member stacked
+ * on another, or its store on another.
  */
 int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 				u64 set_id, struct volsnap_create *args,
 				unsigned int *failed)
 {
-	struct volsnap_snapshot *ss[VOLSNAP_SET_MAX];
+	struct volsnap_snapshot **ss;
 	unsigned int i, made = 0;
 	u64 start, hold;
 	int ret = 0;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (WARN_ON_ONCE(!n || n > VOLSNAP_SET_MAX))
+		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		*failed = i;
 		ret = READ_ONCE(os[i]->freeze) == VOLSNAP_FROZEN ? -EBUSY :
@@ -840,6 +885,12 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 		if (ret)
 			return ret;
 	}
+	ret = set_stacked(os, n, failed);
+	if (ret)
+		return ret;
+	ss = kcalloc(n, sizeof(*ss), GFP_KERNEL);
+	if (!ss)
+		return -ENOMEM;
 	for (made = 0; made < n; made++) {
 		*failed = made;
 		ss[made] = volsnap_snapshot_alloc(os[made]);
@@ -852,14 +903,14 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 	start = ktime_get_ns();
 	ret = set_hold(os, n, jiffies + hold_limit(), failed);
 	if (ret) {
-		pr_warn("snapshot set of %u: not frozen within %u ms: failed\n",
-			n, volsnap_hold_limit_ms);
+		if (ret == -ETIMEDOUT)
+			pr_warn("snapshot set of %u: not frozen within %u ms: failed\n",
+				n, volsnap_hold_limit_ms);
 		goto discard;
 	}
 	for (i = 0; i < n; i++)
 		snapshot_switch(os[i], ss[i], set_id);
-	for (i = n; i > 0; i--)
-		thaw(os[i - 1]);
+	set_release(os, n, n);
 	hold = ktime_get_ns() - start;
 
 	for (i = 0; i < n; i++) {
@@ -870,17 +921,19 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 			break;
 	}
 	if (!ret)
-		return 0;
+		goto out;
 	/* All or nothing: the images already there go again. */
 	for (made = 0; made < i; made++)
 		volsnap_snapshot_delete(ss[made], true);
 	for (; made < n; made++)
 		volsnap_snapshot_discard(ss[made]);
-	return ret;
+	goto out;
 
 discard:
 	while (made > 0)
 		volsnap_snapshot_discard(ss[--made]);
+out:
+	kfree(ss);
 	return ret;
 }
 

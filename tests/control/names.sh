@@ -18,6 +18,9 @@ oname=${ORIGIN#/dev/}
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	udevadm control --exit 2> /dev/null
+	# No trace of udev for the tests after: dmsetup waits for a udev
+	# that /run/udev says runs.
+	rm -rf /run/udev /dev/disk
 	vs_load
 	quiet_detach "$ORIGIN"
 }

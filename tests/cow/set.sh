@@ -7,10 +7,12 @@
 #    holds each member's gate for 300 ms before the next is closed, so
 #    snapshots of A and B taken one after the other would show B ahead
 #    of A.
-#  - The same through two mounted ext4 filesystems (frozen at once).
+#  - The same through two mounted ext4 filesystems (frozen at once), the
+#    number replaced by rename so that every instant has one.
 #  - A member that cannot take a snapshot (not attached, at the snapshot
 #    limit, the set's hold limit spent) leaves no new snapshot on any
-#    member, names the member, and leaves every origin writable.
+#    member, names the member, and leaves every origin writable; members
+#    stacked on one another are refused (ELOOP).
 # shellcheck shell=dash
 . ../lib/common.sh
 . ../lib/snap.sh
@@ -20,6 +22,7 @@ B=$SCRATCH1
 MA=/tmp/set-a
 MB=/tmp/set-b
 WRITER=
+dm=
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
@@ -28,7 +31,11 @@ cleanup() {
 	echo 0 > "$PARAMS/debug_drain_delay_ms" 2> /dev/null
 	echo 10000 > "$PARAMS/hold_limit_ms" 2> /dev/null
 	echo 64 > "$PARAMS/max_snapshots" 2> /dev/null
+	[ -n "$dm" ] && quiet_detach "$dm"
+	dmsetup remove vs-set 2> /dev/null
 	quiet_detach "$A" "$B"
+	# B had a filesystem: blank for the tests that take it as a store.
+	wipe "$B"
 }
 trap cleanup EXIT
 
@@ -48,14 +55,9 @@ lockstep_ok() {
 	[ -n "$1" ] && [ -n "$2" ] && { [ "$1" -eq "$2" ] || [ "$1" -eq $(($2 + 1)) ]; }
 }
 
-# nsnaps DEV - live snapshots of DEV.
-nsnaps() {
-	snapctl -J list "$1" 2> /dev/null | jq '.snapshots | length'
-}
-
 fresh_start
 wipe "$SCRATCH2"
-tap_plan 17
+tap_plan 19
 
 snapctl attach "$A" --store "$STORE" > /dev/null
 snapctl attach "$B" --store "$SCRATCH2" > /dev/null
@@ -104,6 +106,10 @@ is "both members carry the set id in sysfs" \
 	"$(cat "/sys/block/${ia#/dev/}/volsnap/set") $(cat "/sys/block/${ib#/dev/}/volsnap/set")" \
 	"$set_id $set_id"
 if [ "$set_id" -gt 0 ] 2> /dev/null; then ok "the set id is a number > 0 ($set_id)"; else not_ok "the set id is a number > 0 ($set_id)"; fi
+is "list shows the set of both members" \
+	"$(snapctl -J list | jq -c --arg a "$ia" --arg b "$ib" \
+		'[.snapshots[] | select(.device == $a or .device == $b) | .set]')" \
+	"[$set_id,$set_id]"
 ida=$(jq -r '.snapshots[0].id' /tmp/set.json)
 idb=$(jq -r '.snapshots[1].id' /tmp/set.json)
 snapctl delete "$A" "$ida" > /dev/null
@@ -119,8 +125,8 @@ mount -t ext4 "$B" "$MB"
 	i=0
 	while :; do
 		i=$((i + 1))
-		echo "$i" > "$MA/seq"
-		echo "$i" > "$MB/seq"
+		echo "$i" > "$MA/seq.new" && mv "$MA/seq.new" "$MA/seq"
+		echo "$i" > "$MB/seq.new" && mv "$MB/seq.new" "$MB/seq"
 	done
 ) &
 WRITER=$!
@@ -148,25 +154,37 @@ fi
 umount /tmp/set-ia /tmp/set-ib
 
 # All or nothing.
-na=$(nsnaps "$A"); nb=$(nsnaps "$B")
+na=$(snap_count "$A"); nb=$(snap_count "$B")
 expect_errno "a member not attached: ENODEV" 1 ENODEV snapctl create "$A" "$SCRATCH2"
 if grep -q "$SCRATCH2" /tmp/ee.err; then ok "the error names the member ($SCRATCH2)"; else not_ok "the error names the member"; sed 's/^/# /' /tmp/ee.err; fi
-is "no member kept a snapshot" "$(nsnaps "$A") $(nsnaps "$B")" "$na $nb"
+is "no member kept a snapshot" "$(snap_count "$A") $(snap_count "$B")" "$na $nb"
 
 echo "$nb" > "$PARAMS/max_snapshots"
 expect_errno "a member at the snapshot limit: EMLINK" 1 EMLINK snapctl create "$A" "$B"
 echo 64 > "$PARAMS/max_snapshots"
-is "no member kept a snapshot" "$(nsnaps "$A") $(nsnaps "$B")" "$na $nb"
+is "no member kept a snapshot" "$(snap_count "$A") $(snap_count "$B")" "$na $nb"
 
 echo 100 > "$PARAMS/hold_limit_ms"
 echo 300 > "$PARAMS/debug_drain_delay_ms"
 expect_errno "the set's hold limit spent: ETIMEDOUT" 1 ETIMEDOUT snapctl create "$A" "$B"
 echo 0 > "$PARAMS/debug_drain_delay_ms"
 echo 10000 > "$PARAMS/hold_limit_ms"
-is "no member kept a snapshot" "$(nsnaps "$A") $(nsnaps "$B")" "$na $nb"
+is "no member kept a snapshot" "$(snap_count "$A") $(snap_count "$B")" "$na $nb"
 check "both filesystems are writable after the failed set" \
 	timeout 10 sh -c "echo x > $MA/after && echo x > $MB/after && sync"
 umount "$MA" "$MB"
 
 expect_usage_or_errno "one origin twice is refused" EINVAL snapctl create "$A" "$A"
+
+# A member stacked on another would wait for it, frozen or held: refused
+# before anything is frozen.
+quiet_detach "$B"
+wipe "$SCRATCH2"
+dm=$(dm_create vs-set "0 65536 linear $A 0")
+snapctl attach "$dm" --store "$SCRATCH2" > /dev/null
+na=$(snap_count "$A")
+expect_errno "a member stacked on another (dm over A): ELOOP" 1 ELOOP snapctl create "$A" "$dm"
+is "no snapshot was taken" "$(snap_count "$A") $(snap_count "$dm")" "$na 0"
+quiet_detach "$dm"
+dmsetup remove vs-set
 tap_done

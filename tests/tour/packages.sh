@@ -21,6 +21,7 @@ SNAPCTL=/usr/sbin/snapctl
 cleanup() {
 	umount "$IMG" "$MNT" 2> /dev/null
 	udevadm control --exit 2> /dev/null
+	rm -rf /run/udev /dev/disk	# dmsetup would wait for a udev that is gone
 	[ -x "$SNAPCTL" ] && "$SNAPCTL" detach --force "$ORIGIN" > /dev/null 2>&1
 	# Take the installed files away again: later tests use the suite's.
 	for deb in /debs/*.deb; do

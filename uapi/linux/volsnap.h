@@ -24,7 +24,8 @@
  *
  * Fixed, from the range devices.txt reserves for local use, so that the
  * node can exist before the module is loaded (kmod static-nodes makes it
- * from the module's devname alias) and opening it loads the module.
+ * from the module's devname alias) and opening it loads the module. The
+ * module does not load if another driver has this minor.
  */
 #define VOLSNAP_CTL_MINOR	250
 
@@ -155,9 +156,9 @@ struct volsnap_create {
  * @set_id: out: the set's id, never 0, unique while the module is loaded.
  * @hold_ns: out: from the first filesystem freeze to the last thaw, in
  *	nanoseconds: the longest any member's writes were held.
- * @failed: in: must be zero; out, on an error other than -EINVAL and
- *	-EFAULT: the index of the member that failed, or @count when the
- *	error is no one member's.
+ * @failed: in: must be zero; out: 0 on success; when a member's snapshot
+ *	fails (the arguments were accepted), that member's index, or @count
+ *	when the error is no one member's.
  * @pad: in: must be zero.
  * @reserved: in: must be zero.
  *
