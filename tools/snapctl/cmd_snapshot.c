@@ -21,7 +21,8 @@ static const struct errmsg create_errors[] = {
 	{ ETIMEDOUT, "hold limit reached, the origin was thawed" },
 	{ EBUSY, "frozen (use --frozen, or thaw it first)" },
 	{ EXDEV, "the whole-disk origin has partitions now: attach a partition" },
-	{ ELOOP, "stacked on another member of the set, or its store is (snapshot them in separate sets)" },
+	{ ELOOP, "stacked on another member of the set, or its store is "
+		 "(snapshot them in separate sets)" },
 	{ 0, NULL },
 };
 
