@@ -54,31 +54,31 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 # 50 s of CPU under KASAN on TCG) would only slow the tests down.
 [ -z "$KMEMLEAK" ] || echo scan=off > $KMEMLEAK
 
-# kmemleak_check GROUPS - where the kernel has kmemleak, a pseudo-test
-# kmemleak/BOOT after the boot's last test: objects left unreferenced by
-# the tests of this boot (BOOT is VS_BOOT, which vmtest.py sets to main,
-# single or crash-GROUP-NAME; GROUPS names their groups; the report's
-# allocation backtraces name the code). One scan, about 50 s of CPU under
-# KASAN on TCG, once per boot: one per group cost the debug lane about a
-# fifth of its time. An object leaked in the last 5 s, younger than
-# kmemleak's minimum age, would not be reported: the check waits that out.
+# kmemleak_check GROUP - where the kernel has kmemleak, a pseudo-test
+# kmemleak/GROUP: objects left unreferenced by the group's tests that just
+# ran. Two scans: kmemleak reports an object only once it has stayed
+# unreferenced over a scan that follows its minimum age (5 s). The
+# reported objects are then cleared, so that the next group's check shows
+# only its own.
 kmemleak_check() {
 	[ -n "$KMEMLEAK" ] || return 0
-	echo "@@VS begin kmemleak/${VS_BOOT:-tests}"
-	sleep 6
+	echo "@@VS begin kmemleak/$1"
+	# One scan (each takes about 50 s under KASAN on TCG): an object
+	# leaked in the group's last 5 s, younger than kmemleak's minimum age,
+	# is reported with the next group.
 	echo scan > $KMEMLEAK
 	# Read it: debugfs files have size 0, so test -s on the file itself
 	# is always false.
 	head -n 60 $KMEMLEAK > /tmp/kmemleak
 	if [ -s /tmp/kmemleak ]; then
-		echo "not ok 1 no object leaked by the tests of $1"
+		echo "not ok 1 no object leaked by the $1 tests"
 		cat /tmp/kmemleak
 	else
-		echo "ok 1 no object leaked by the tests of $1"
+		echo "ok 1 no object leaked by the $1 tests"
 	fi
 	echo clear > $KMEMLEAK
-	scan_log "kmemleak/${VS_BOOT:-tests}"
-	echo "@@VS end kmemleak/${VS_BOOT:-tests} 0"
+	scan_log "kmemleak/$1"
+	echo "@@VS end kmemleak/$1 0"
 }
 
 scan_log boot
@@ -102,13 +102,13 @@ if [ -n "$crash" ]; then
 	list=/tmp/crash.list
 	echo "$name $timeout" > "$list"
 fi
-groups=
+group=
 while read -r name timeout; do
 	[ -n "$name" ] || continue
-	case " $groups " in
-	*" ${name%/*} "*) ;;
-	*) groups="${groups:+$groups }${name%/*}" ;;
-	esac
+	if [ "${name%/*}" != "$group" ]; then
+		[ -z "$group" ] || kmemleak_check "$group"
+		group=${name%/*}
+	fi
 	# A time budget (the debug kernel's): a test that would start after
 	# it is not run, which fails the run on the host.
 	if [ -n "${VS_BUDGET:-}" ] &&
@@ -124,7 +124,7 @@ while read -r name timeout; do
 	scan_log "$name"
 	echo "@@VS end $name $rc"
 done < "$list"
-[ -z "$groups" ] || kmemleak_check "$groups"
+[ -z "$group" ] || kmemleak_check "$group"
 echo "@@VS done"
 sync
 poweroff -f

@@ -761,7 +761,7 @@ def lane_units(k, tests, tests_all, crash, args, res):
 
     def boots(tag, part, accel):
         t0 = time.time()
-        cpio = build_initramfs(k, part, dict(env, VS_BOOT=tag), tag)
+        cpio = build_initramfs(k, part, env, tag)
         for attempt in range(1, BOOT_TRIES + 1):
             if boot(k, cpio, part, res, args,
                     last_try=attempt == BOOT_TRIES, accel=accel):
@@ -769,8 +769,7 @@ def lane_units(k, tests, tests_all, crash, args, res):
         log(f"{k.name}: {tag} boot done in {time.time() - t0:.0f}s")
 
     def cycles(name, kills, dkills):
-        tag = "crash-" + name.replace("/", "-")
-        cpio = build_initramfs(k, [], dict(env, VS_BOOT=tag), tag)
+        cpio = build_initramfs(k, [], env, "crash-" + name.replace("/", "-"))
         n = args.crash_kills or (dkills if k.name == "debug" else kills)
         run_crash(k, cpio, name, dict(tests_all)[name] * args.timeout_scale,
                   n, args.crash_seed, res, args)
