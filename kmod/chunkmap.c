@@ -198,6 +198,67 @@ u64 volsnap_chunkmap_count(struct volsnap_chunkmap *map, u32 epoch)
 	return count;
 }
 
+/* How many epochs of the ascending array @epochs are <= @e? */
+static unsigned int epochs_upto(const u32 *epochs, unsigned int nr, u32 e)
+{
+	unsigned int lo = 0, hi = nr;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (epochs[mid] <= e)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/**
+ * volsnap_chunkmap_alone() - store chunks only one snapshot reads
+ * @map: the map.
+ * @epochs: the epochs of the valid snapshots, ascending.
+ * @nr: their number.
+ * @alone: incremented, per snapshot (same index as @epochs), for each
+ *	copy that snapshot reads and no other of @epochs does: what deleting
+ *	it would free.
+ *
+ * A copy tagged t, after a copy tagged p (0 for the first), serves the
+ * snapshots whose epoch lies in (p, t].
+ *
+ * Context: process context; walks the whole map.
+ */
+void volsnap_chunkmap_alone(struct volsnap_chunkmap *map, const u32 *epochs,
+			    unsigned int nr, u64 *alone)
+{
+	XA_STATE(xas, &map->xa, 0);
+	struct volsnap_chunk *e;
+	unsigned int i, from;
+	u32 prev;
+
+	rcu_read_lock();
+	xas_for_each(&xas, e, ULONG_MAX) {
+		if (xas_retry(&xas, e))
+			continue;
+		prev = 0;
+		for (i = 0; i < e->nr; i++) {
+			if (e->copies[i].store_chunk != VOLSNAP_NO_CHUNK) {
+				from = epochs_upto(epochs, nr, prev);
+				if (epochs_upto(epochs, nr, e->copies[i].tag) == from + 1)
+					alone[from]++;
+			}
+			prev = e->copies[i].tag;
+		}
+		if (need_resched()) {
+			xas_pause(&xas);
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+	}
+	rcu_read_unlock();
+}
+
 /* Is any epoch of the ascending array @live in (lo, hi]? */
 static bool live_in(const u32 *live, unsigned int nr_live, u32 lo, u32 hi)
 {

@@ -50,6 +50,8 @@ u32 volsnap_chunkmap_find(struct volsnap_chunkmap *map, u64 chunk, u32 epoch,
 int volsnap_chunkmap_add(struct volsnap_chunkmap *map, u64 chunk, u32 tag,
 			 u64 store_chunk);
 u64 volsnap_chunkmap_count(struct volsnap_chunkmap *map, u32 epoch);
+void volsnap_chunkmap_alone(struct volsnap_chunkmap *map, const u32 *epochs,
+			    unsigned int nr, u64 *alone);
 void volsnap_chunkmap_prune(struct volsnap_chunkmap *map, const u32 *live,
 			    unsigned int nr_live,
 			    void (*release)(void *data, u64 store_chunk),

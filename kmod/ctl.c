@@ -341,6 +341,42 @@ static long ctl_list(struct volsnap_list __user *uarg)
 	return ret;
 }
 
+/*
+ * Fill alone_chunks of @infos[0..@n): per valid snapshot, the copies no
+ * other valid snapshot of @o reads, which deleting it would free.
+ */
+static int status_alone(struct volsnap_origin *o,
+			struct volsnap_snapshot_info *infos, u32 n)
+{
+	struct volsnap_snapshot *s;
+	unsigned int nr = 0, i, j;
+	u32 *epochs;
+	u64 *alone;
+	int ret = -ENOMEM;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	epochs = kvmalloc_array(o->nr_snapshots, sizeof(*epochs), GFP_KERNEL);
+	alone = kvcalloc(o->nr_snapshots, sizeof(*alone), GFP_KERNEL);
+	if (!epochs || !alone)
+		goto out;
+	/* In increasing epoch order, as the list is. */
+	list_for_each_entry(s, &o->snapshots, node)
+		if (!READ_ONCE(s->error))
+			epochs[nr++] = s->epoch;
+	volsnap_chunkmap_alone(&o->map, epochs, nr, alone);
+	for (i = 0, j = 0; i < n; i++) {
+		while (j < nr && epochs[j] < infos[i].id)
+			j++;
+		if (j < nr && epochs[j] == infos[i].id)
+			infos[i].alone_chunks = alone[j];
+	}
+	ret = 0;
+out:
+	kvfree(alone);
+	kvfree(epochs);
+	return ret;
+}
+
 static long ctl_status(struct volsnap_status __user *uarg)
 {
 	struct volsnap_snapshot_info *infos = NULL;
@@ -378,12 +414,17 @@ static long ctl_status(struct volsnap_status __user *uarg)
 			volsnap_snapshot_info(s, &infos[n]);
 		n++;
 	}
+	if (want)
+		ret = status_alone(o, infos, want);
 	mutex_unlock(&volsnap_ctl_mutex);
+	if (ret)
+		goto free;
 
 	st.count = n;
 	if (want && copy_to_user(u64_to_user_ptr(st.snapshots), infos,
 				 array_size(want, sizeof(*infos))))
 		ret = -EFAULT;
+free:
 	kvfree(infos);
 	if (!ret && copy_to_user(uarg, &st, sizeof(st)))
 		ret = -EFAULT;

@@ -279,7 +279,7 @@ static void check_model(const struct state *st)
 
 			if (s->id != o->s[j].id || s->image_index != o->s[j].index ||
 			    s->state || s->error || s->set_id ||
-			    s->reserved[0] || !s->created_ns)
+			    s->alone_chunks > s->chunks || !s->created_ns)
 				bad("%u:%u snapshot %u: id %u volsnap%u state %#x error %d, "
 				    "expected %u volsnap%u",
 				    r->major, r->minor, j, s->id, s->image_index,

@@ -355,7 +355,7 @@ static const struct errmsg list_errors[] = {
 
 static const int list_defaults[] = {
 	COL_ORIGIN, COL_ID, COL_SET, COL_DEVICE, COL_CREATED, COL_STATE,
-	COL_REASON, COL_CHUNKS, COL_FILL,
+	COL_REASON, COL_CHUNKS, COL_ALONE, COL_SHARED, COL_FILL,
 };
 
 static const struct listing list_listing = {

@@ -73,6 +73,10 @@ static const struct colinfo infos[] = {
 			 "why it is invalid (store full, I/O error while copying, ...)" },
 	[COL_CHUNKS] = { "CHUNKS", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
 			 "chunks it reads from the store" },
+	[COL_ALONE] = { "ALONE", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
+			"store space it alone holds: what deleting it frees" },
+	[COL_SHARED] = { "SHARED", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
+			 "store space it reads that other snapshots read too" },
 };
 
 /* The columns a listing shows, in order. */
@@ -345,6 +349,16 @@ void output_add(struct libscols_table *tb, const struct origin_row *o,
 			break;
 		case COL_REASON:
 			data = snap_reason(si);
+			break;
+		case COL_ALONE:		/* empty for an invalid snapshot */
+			if (!(si->state & VOLSNAP_SNAP_INVALID))
+				size_cell(si->alone_chunks * oi->chunk_size,
+					  buf, sizeof(buf));
+			break;
+		case COL_SHARED:
+			if (!(si->state & VOLSNAP_SNAP_INVALID))
+				size_cell((si->chunks - si->alone_chunks) *
+					  oi->chunk_size, buf, sizeof(buf));
 			break;
 		case COL_CHUNKS:
 			snprintf(buf, sizeof(buf), "%llu",

@@ -154,6 +154,8 @@ enum {
 	COL_STATE,
 	COL_REASON,
 	COL_CHUNKS,
+	COL_ALONE,
+	COL_SHARED,
 };
 
 /**

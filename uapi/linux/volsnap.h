@@ -247,7 +247,9 @@ struct volsnap_origin_info {
  * @chunks: chunks changed on the origin since the snapshot, whose
  *	content the snapshot reads from the store.
  * @set_id: the snapshot set it was created in, 0 if none.
- * @reserved: zero.
+ * @alone_chunks: of @chunks, those no other valid snapshot of the origin
+ *	reads: the store chunks deleting this snapshot frees (0 while
+ *	invalid).
  */
 struct volsnap_snapshot_info {
 	__u32 id;
@@ -259,7 +261,7 @@ struct volsnap_snapshot_info {
 	__u64 created_ns;
 	__u64 chunks;
 	__u64 set_id;
-	__u64 reserved[1];
+	__u64 alone_chunks;
 };
 
 /**
