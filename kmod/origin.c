@@ -513,9 +513,10 @@ static void watchdog_fn(struct work_struct *work)
 	mutex_lock(&o->freeze_lock);
 	/* A watchdog of an earlier freeze may run late: check the deadline. */
 	if (!o->dead && o->freeze == VOLSNAP_FROZEN) {
-		if (time_before(jiffies, o->freeze_deadline)) {
-			schedule_delayed_work(&o->watchdog,
-					      o->freeze_deadline - jiffies);
+		unsigned long left = time_left(o->freeze_deadline);
+
+		if (left) {
+			schedule_delayed_work(&o->watchdog, left);
 		} else {
 			end_freeze(o, VOLSNAP_TIMED_OUT);
 			pr_warn("%pg: frozen longer than %u ms: thawed, snapshot failed\n",
@@ -550,8 +551,7 @@ int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner)
 	o->freeze = VOLSNAP_FROZEN;
 	o->freezer = owner;
 	mod_delayed_work(system_wq, &o->watchdog,
-			 time_before(jiffies, o->freeze_deadline) ?
-			 o->freeze_deadline - jiffies : 0);
+			 time_left(o->freeze_deadline));
 	mutex_unlock(&o->freeze_lock);
 	return 0;
 }
@@ -888,6 +888,7 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 	ret = set_stacked(os, n, failed);
 	if (ret)
 		return ret;
+	*failed = n;
 	ss = kcalloc(n, sizeof(*ss), GFP_KERNEL);
 	if (!ss)
 		return -ENOMEM;

@@ -14,8 +14,8 @@
  * looked up by name in the slaves directory; nor a loop device's backing
  * file, so its sysfs attribute "loop/backing_file" is read through the
  * attribute's own show method and the path is resolved. Both walks run at
- * attach only, on devices the caller holds open or that their stacking
- * driver holds open.
+ * attach and at a snapshot set's creation, on devices the caller holds
+ * open or that their stacking driver holds open.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -91,6 +91,35 @@ static ssize_t loop_backing_path(struct gendisk *disk, char *buf)
 	return len;
 }
 
+/*
+ * Does a write to the file at @path reach @target? Through the filesystem
+ * that really holds it (d_real_inode() sees through overlayfs), or, for a
+ * block device node, through that device. A filesystem that needs a block
+ * device but names none in s_bdev (btrfs, which may span several) cannot
+ * be told apart: taken as reaching.
+ */
+static bool file_reaches(const struct path *path, struct block_device *target,
+			 int depth)
+{
+	struct inode *inode = d_real_inode(path->dentry);
+	struct super_block *sb = inode->i_sb;
+	struct device *dev;
+	bool found;
+
+	if (S_ISBLK(inode->i_mode)) {
+		dev = class_find_device_by_devt(disk_to_dev(target->bd_disk)->class,
+						inode->i_rdev);
+		if (!dev)
+			return false;	/* no such device: no write reaches */
+		found = !depth || reaches(dev_to_bdev(dev), target, depth - 1);
+		put_device(dev);
+		return found;
+	}
+	if (!sb->s_bdev)
+		return sb->s_type->fs_flags & FS_REQUIRES_DEV;
+	return !depth || reaches(sb->s_bdev, target, depth - 1);
+}
+
 /* Does the filesystem holding loop device @disk's backing file reach @target? */
 static bool loop_reaches(struct gendisk *disk, struct block_device *target,
 			 int depth)
@@ -116,8 +145,7 @@ static bool loop_reaches(struct gendisk *disk, struct block_device *target,
 		found = true;
 		goto out;
 	}
-	found = path.dentry->d_sb->s_bdev &&
-		(!depth || reaches(path.dentry->d_sb->s_bdev, target, depth - 1));
+	found = file_reaches(&path, target, depth);
 	path_put(&path);
 out:
 	free_page((unsigned long)buf);

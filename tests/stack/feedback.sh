@@ -2,7 +2,8 @@
 # Stores whose writes would come back into their origin are refused at
 # attach with ELOOP: a dm-linear device over the origin, one over the
 # origin's whole disk, one stacked two deep, a loop device on a file in
-# the origin's filesystem; an origin stacked on its store is refused too
+# the origin's filesystem, a loop device over the origin's device node;
+# an origin stacked on its store is refused too
 # (EBUSY: dm holds the store). (A store
 # that is the whole disk of the origin partition is refused with EINVAL,
 # see errors/attach.) A dm device over an unrelated disk is a valid store.
@@ -31,7 +32,7 @@ attach_refused() {
 	quiet_detach "$2"
 }
 
-tap_plan 8
+tap_plan 9
 fresh_start
 wipe "$SCRATCH2"
 stack_partition || { diag "no partitions on $SCRATCH1"; exit 1; }
@@ -73,6 +74,14 @@ else
 	skip "store is a loop device on a file in the origin" "no loop device"
 	skip "the loop device is a valid store of another origin" "no loop device"
 fi
+# A loop device whose backing file is the origin's own device node (a file
+# on devtmpfs, a filesystem without a block device): the writes go to the
+# origin all the same. --force: the store shows the origin's ext4.
+LOOP=$(losetup -f) && losetup "$LOOP" "$SP1"
+expect_errno "store is a loop device over the origin's device node: ELOOP" 1 ELOOP \
+	snapctl attach "$SP1" --store "$LOOP" --force
+quiet_detach "$SP1"
+losetup -d "$LOOP"; LOOP=
 umount "$MNT"
 check "the origin still attaches to a plain store" \
 	sh -c "snapctl attach $SP1 --store $STORE && snapctl detach $SP1"
