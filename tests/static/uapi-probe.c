@@ -17,6 +17,9 @@ static_assert(sizeof(struct volsnap_origin_info) == 72, "volsnap_origin_info");
 static_assert(sizeof(struct volsnap_snapshot_info) == 56, "volsnap_snapshot_info");
 static_assert(sizeof(struct volsnap_list) == 32, "volsnap_list");
 static_assert(sizeof(struct volsnap_status) == 112, "volsnap_status");
+static_assert(sizeof(struct volsnap_extent) == 16, "volsnap_extent");
+static_assert(sizeof(struct volsnap_diff) == 80, "volsnap_diff");
+static_assert(sizeof(struct volsnap_revert) == 32, "volsnap_revert");
 
 int main(void)
 {

@@ -201,61 +201,6 @@ const struct command cmd_create = {
 	"  -h, --help   show this help and exit\n",
 };
 
-/* The snapshot behind /dev/volsnapN: its origin and id. */
-static int find_image(int fd, unsigned int index, dev_t *origin,
-		      unsigned int *id)
-{
-	struct volsnap_origin_info *origins, oi;
-	struct volsnap_snapshot_info *snaps;
-	unsigned int i, j, nr, count;
-	int ret;
-
-	ret = ctl_list(fd, &origins, &nr);
-	if (ret)
-		return ret;
-	for (i = 0; i < nr; i++) {
-		dev_t devno = makedev(origins[i].major, origins[i].minor);
-
-		ret = ctl_status(fd, devno, &oi, &snaps, &count);
-		if (ret == -ENODEV)	/* detached meanwhile */
-			continue;
-		if (ret)
-			break;
-		for (j = 0; j < count; j++)
-			if (snaps[j].image_index == index)
-				break;
-		if (j < count) {
-			*origin = devno;
-			*id = snaps[j].id;
-			free(snaps);
-			free(origins);
-			return 0;
-		}
-		free(snaps);
-	}
-	free(origins);
-	return ret ? ret : -ENOENT;
-}
-
-/* N of an image device path /dev/volsnapN (or a link to one), or -1. */
-static long image_index(const char *path)
-{
-	char *real = realpath(path, NULL);
-	const char *base = strrchr(real ? real : path, '/');
-	unsigned long n;
-	long ret = -1;
-	char *end;
-
-	base = base ? base + 1 : real ? real : path;
-	if (!strncmp(base, "volsnap", 7) && base[7] >= '0' && base[7] <= '9') {
-		n = strtoul(base + 7, &end, 10);
-		if (!*end && n <= UINT_MAX)
-			ret = n;
-	}
-	free(real);
-	return ret;
-}
-
 static int do_delete(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -265,8 +210,8 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 	};
 	struct volsnap_delete del = { 0 };
 	char noent[48], busy[80], *end, *name;
+	struct snap_ref ref;
 	const char *object;
-	unsigned int found;
 	unsigned long id;
 	int c, fd, ret;
 	dev_t devno;
@@ -295,7 +240,7 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 			return cmd_usage(cmd, "'%s' is not an image device "
 					 "/dev/volsnapN; give ORIGIN ID", object);
 		fd = ctl_open();
-		ret = find_image(fd, index, &devno, &found);
+		ret = snap_find(fd, index, &ref);
 		if (ret) {
 			if (ret == -ENOENT)
 				errx_errno(0, "%s: no such snapshot", object);
@@ -304,7 +249,8 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 			close(fd);
 			return EXIT_FAIL;
 		}
-		id = found;
+		devno = ref.origin;
+		id = ref.info.id;
 	}
 	del.major = major(devno);
 	del.minor = minor(devno);

@@ -130,6 +130,38 @@ int ctl_list(int fd, struct volsnap_origin_info **origins, unsigned int *count);
 int ctl_status(int fd, dev_t devno, struct volsnap_origin_info *origin,
 	       struct volsnap_snapshot_info **snaps, unsigned int *count);
 
+/* image.c: snapshots named by their image, and what changed between two */
+
+/* A snapshot, as the module reports it. */
+struct snap_ref {
+	dev_t origin;				/* its origin's device number */
+	struct volsnap_origin_info origin_info;	/* the origin's state */
+	struct volsnap_snapshot_info info;	/* id, image, state, ... */
+	char *image;				/* /dev/volsnapN (snap_lookup) */
+};
+
+/* A run of bytes. */
+struct byte_extent {
+	unsigned long long offset;
+	unsigned long long length;
+};
+
+/* What snap_diff() found. */
+struct snap_diff {
+	struct byte_extent *ext;	/* ascending, merged */
+	size_t nr, cap;
+	unsigned long long total;	/* bytes in all extents */
+	unsigned int chunk_size;
+	unsigned long long from_bytes;	/* size of the earlier point */
+	unsigned long long to_bytes;	/* size of the later point */
+};
+
+long image_index(const char *path);
+int snap_find(int fd, unsigned int index, struct snap_ref *ref);
+int snap_lookup(int fd, const char *path, struct snap_ref *ref);
+int snap_diff(int fd, const struct snap_ref *from, const struct snap_ref *to,
+	      struct snap_diff *d);
+
 /* output.c: the tables of list and status */
 struct libscols_table;
 

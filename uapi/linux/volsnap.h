@@ -60,6 +60,10 @@ struct volsnap_features {
 #define VOLSNAP_FEAT_FREEZE	(1ULL << 2)
 /** VOLSNAP_FEAT_SET - snapshot sets: several origins at one instant */
 #define VOLSNAP_FEAT_SET	(1ULL << 3)
+/** VOLSNAP_FEAT_DIFF - the chunks changed between two points in time */
+#define VOLSNAP_FEAT_DIFF	(1ULL << 4)
+/** VOLSNAP_FEAT_REVERT - claim an origin to write a snapshot back to it */
+#define VOLSNAP_FEAT_REVERT	(1ULL << 5)
 
 /** VOLSNAP_CHUNK_MIN - smallest chunk size in bytes */
 #define VOLSNAP_CHUNK_MIN	4096
@@ -199,6 +203,8 @@ struct volsnap_delete {
 #define VOLSNAP_ORIGIN_FROZEN		(1U << 0)
 /** VOLSNAP_ORIGIN_TIMED_OUT - origin state: the last freeze hit the hold limit */
 #define VOLSNAP_ORIGIN_TIMED_OUT	(1U << 1)
+/** VOLSNAP_ORIGIN_REVERTING - origin state: claimed by a revert, not finished */
+#define VOLSNAP_ORIGIN_REVERTING	(1U << 2)
 
 /**
  * struct volsnap_origin_info - state of one attached origin
@@ -213,6 +219,9 @@ struct volsnap_delete {
  * @store_used: data chunks in use by preserved copies.
  * @nr_snapshots: live snapshots of this origin.
  * @pad: zero.
+ * @revert_id: with %VOLSNAP_ORIGIN_REVERTING, the snapshot being written
+ *	back to the origin; zero otherwise.
+ * @pad2: zero.
  * @reserved: zero.
  */
 struct volsnap_origin_info {
@@ -227,7 +236,9 @@ struct volsnap_origin_info {
 	__u64 store_used;
 	__u32 nr_snapshots;
 	__u32 pad;
-	__u64 reserved[2];
+	__u32 revert_id;
+	__u32 pad2;
+	__u64 reserved[1];
 };
 
 /** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
@@ -297,6 +308,85 @@ struct volsnap_status {
 	__u32 count;
 	__u64 snapshots;
 	struct volsnap_origin_info origin;
+	__u64 reserved[2];
+};
+
+/** VOLSNAP_DIFF_NOW - diff: the later point is the live origin, not a snapshot */
+#define VOLSNAP_DIFF_NOW	(1U << 0)
+
+/** VOLSNAP_DIFF_MAX - most extents one %VOLSNAP_IOC_DIFF call returns */
+#define VOLSNAP_DIFF_MAX	4096
+
+/**
+ * struct volsnap_extent - a run of adjacent chunks
+ * @chunk: the first chunk (byte offset: @chunk times the chunk size).
+ * @count: chunks in the run.
+ */
+struct volsnap_extent {
+	__u64 chunk;
+	__u64 count;
+};
+
+/**
+ * struct volsnap_diff - the chunks that may differ between two points in time
+ * @flags: in: zero, or %VOLSNAP_DIFF_NOW to compare with the live origin.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @from: in: the earlier snapshot's id.
+ * @to: in: the later snapshot's id, newer than @from; zero with
+ *	%VOLSNAP_DIFF_NOW.
+ * @count: in: entries the array at @extents holds, 1 to
+ *	%VOLSNAP_DIFF_MAX; out: entries filled, in ascending order. Fewer
+ *	than asked: the end of the origin was reached.
+ * @start: in: the first chunk to look at; out: the chunk after the last
+ *	one looked at, where the next call starts. Runs are not merged
+ *	across calls.
+ * @extents: in: user pointer to an array of &struct volsnap_extent.
+ * @chunk_size: out: the origin's chunk size in bytes.
+ * @pad: in: must be zero.
+ * @from_sectors: out: the size of the earlier point, 512-byte sectors.
+ * @to_sectors: out: the size of the later point. Extents cover only the
+ *	size both points have; where the later point is larger, all it has
+ *	beyond the earlier one's size differs.
+ * @reserved: in: must be zero.
+ *
+ * Computed from the chunk map, without reading data: a chunk is listed when
+ * it was written between the two points. Every byte that differs lies in a
+ * listed chunk; a listed chunk may hold the same data again (written back).
+ */
+struct volsnap_diff {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 from;
+	__u32 to;
+	__u32 count;
+	__u64 start;
+	__u64 extents;
+	__u32 chunk_size;
+	__u32 pad;
+	__u64 from_sectors;
+	__u64 to_sectors;
+	__u64 reserved[2];
+};
+
+/** VOLSNAP_REVERT_END - revert: the origin equals the snapshot; release it */
+#define VOLSNAP_REVERT_END	(1U << 0)
+
+/**
+ * struct volsnap_revert - claim an origin to write a snapshot back to it
+ * @flags: in: zero to begin (or resume) a revert, %VOLSNAP_REVERT_END to
+ *	end it.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @id: in: the snapshot written back.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_revert {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 id;
 	__u64 reserved[2];
 };
 
@@ -402,5 +492,32 @@ struct volsnap_status {
  * count out of range.
  */
 #define VOLSNAP_IOC_CREATE_SET	_IOWR(VOLSNAP_IOC_MAGIC, 0x09, struct volsnap_create_set)
+
+/**
+ * define VOLSNAP_IOC_DIFF - the chunks changed between two points in time
+ *
+ * Takes a &struct volsnap_diff. Errors: -ENODEV not attached; -ENOENT no
+ * such snapshot; -ESTALE a snapshot is invalid (what changed is not known);
+ * -EINVAL @to not newer than @from, @count out of range, @start past the
+ * origin's end.
+ */
+#define VOLSNAP_IOC_DIFF	_IOWR(VOLSNAP_IOC_MAGIC, 0x0a, struct volsnap_diff)
+
+/**
+ * define VOLSNAP_IOC_REVERT - claim an origin to write a snapshot back
+ *
+ * Takes a &struct volsnap_revert. Beginning claims the origin exclusively
+ * (no mount, no other exclusive open) and marks it reverting: until the
+ * revert ends, the origin refuses snapshots, freezes and a detach without
+ * %VOLSNAP_DETACH_FORCE, and the snapshot refuses deletion. The caller
+ * then writes the snapshot's changed chunks to the origin through the
+ * origin device (copy-on-write keeps the other snapshots exact) and ends
+ * the revert. A caller killed halfway leaves the mark: beginning again
+ * with the same snapshot resumes. Errors: -ENODEV not attached; -ENOENT no
+ * such snapshot; -ESTALE the snapshot is invalid; -EBUSY the origin is
+ * mounted, open by another program, frozen, or reverting to another
+ * snapshot; -EINVAL ending a revert that is not in progress.
+ */
+#define VOLSNAP_IOC_REVERT	_IOW(VOLSNAP_IOC_MAGIC, 0x0b, struct volsnap_revert)
 
 #endif /* _UAPI_LINUX_VOLSNAP_H */
