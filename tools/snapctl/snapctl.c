@@ -31,6 +31,7 @@ static const struct command *const commands[] = {
 	&cmd_list,
 	&cmd_status,
 	&cmd_diff,
+	&cmd_revert,
 	&cmd_version,
 };
 
