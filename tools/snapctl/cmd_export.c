@@ -115,7 +115,7 @@ static char *export_uri(const struct export_addr *a)
  */
 static int write_extent_list(const struct snap_diff *d, unsigned long long size)
 {
-	unsigned long long pos = 0, end;
+	unsigned long long pos = 0, start, end;
 	size_t i;
 	FILE *f;
 	int fd;
@@ -129,15 +129,15 @@ static int write_extent_list(const struct snap_diff *d, unsigned long long size)
 	if (!f)
 		oom();
 	for (i = 0; i < d->nr && pos < size; i++) {
+		start = d->ext[i].offset < size ? d->ext[i].offset : size;
 		end = d->ext[i].offset + d->ext[i].length;
 		if (end > size)
 			end = size;
-		if (d->ext[i].offset > pos)
-			fprintf(f, "%llu %llu hole\n", pos, d->ext[i].offset - pos);
-		if (end > d->ext[i].offset)
-			fprintf(f, "%llu %llu\n", d->ext[i].offset,
-				end - d->ext[i].offset);
-		pos = end;
+		if (start > pos)
+			fprintf(f, "%llu %llu hole\n", pos, start - pos);
+		if (end > start)
+			fprintf(f, "%llu %llu\n", start, end - start);
+		pos = end > pos ? end : pos;
 	}
 	if (pos < size)
 		fprintf(f, "%llu %llu hole\n", pos, size - pos);
@@ -329,6 +329,9 @@ static int serve(int fd, const struct snap_ref *ref, const struct export_addr *a
 			free(origin);
 		}
 	}
+	/* Stopped as it became ready: the socket is there. */
+	if (!ready && read(pipefd[0], buf, sizeof(buf)) > 0)
+		ready = true;
 	close(pipefd[0]);
 	/* nbdkit leaves its socket behind; one it did not make is kept. */
 	if (ready && a->socket && unlink(a->socket) && errno != ENOENT)
