@@ -266,7 +266,7 @@ static void check_model(const struct state *st)
 			bad("%u:%u has %u snapshots (status %u), expected %u",
 			    r->major, r->minor, r->nr_snapshots, st->ns[i], o->n);
 		if (r->pad || r->revert_id || r->pad2 || r->reserved[0])
-			bad("%u:%u: pad or reserved set", r->major, r->minor);
+			bad("%u:%u: pad, revert or reserved set", r->major, r->minor);
 		if (!r->origin_sectors || !r->store_chunks ||
 		    r->store_used > r->store_chunks ||
 		    (!o->n && r->store_used))

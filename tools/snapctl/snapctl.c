@@ -31,6 +31,7 @@ static const struct command *const commands[] = {
 	&cmd_export,
 	&cmd_list,
 	&cmd_status,
+	&cmd_diff,
 	&cmd_version,
 };
 
@@ -48,7 +49,7 @@ static const char help_tail[] =
 	"Run 'snapctl COMMAND --help' for the options of one command.\n"
 	"\n"
 	"Options:\n"
-	"  -J, --json        JSON output (create, list, status, version)\n"
+	"  -J, --json        JSON output (create, list, status, diff, version)\n"
 	"  -r, --raw         raw tables (list, status)\n"
 	"  -n, --noheadings  tables without a header line (list, status)\n"
 	"  -b, --bytes       sizes in bytes (list, status)\n"
