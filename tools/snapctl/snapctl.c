@@ -28,6 +28,7 @@ static const struct command *const commands[] = {
 	&cmd_delete,
 	&cmd_freeze,
 	&cmd_thaw,
+	&cmd_export,
 	&cmd_list,
 	&cmd_status,
 	&cmd_diff,

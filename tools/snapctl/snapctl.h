@@ -9,6 +9,7 @@
  *   cmd_origin.c    attach, detach, status
  *   cmd_snapshot.c  create, delete, list
  *   cmd_freeze.c    freeze, thaw
+ *   cmd_export.c    export
  *   cmd_version.c   version
  */
 #ifndef SNAPCTL_H
@@ -80,6 +81,7 @@ extern const struct option listing_longopts[];
 extern const struct command cmd_attach, cmd_detach, cmd_status;
 extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
+extern const struct command cmd_export;
 extern const struct command cmd_version;
 extern const struct command cmd_diff, cmd_revert;
 bool revert_busy(dev_t origin, char *buf, size_t len);
