@@ -248,10 +248,10 @@ u64 volsnap_chunkmap_changed(struct volsnap_chunkmap *map, u32 from, u32 to,
 		if (xas_retry(&xas, e))
 			continue;
 		if (!copied_between(e, from, to))
-			goto next;
+			goto skip;
 		if (n && runs[n - 1].chunk + runs[n - 1].count == xas.xa_index) {
 			runs[n - 1].count++;
-			goto next;
+			goto skip;
 		}
 		if (n == room) {
 			next = xas.xa_index;
@@ -260,7 +260,7 @@ u64 volsnap_chunkmap_changed(struct volsnap_chunkmap *map, u32 from, u32 to,
 		runs[n].chunk = xas.xa_index;
 		runs[n].count = 1;
 		n++;
-next:
+skip:
 		if (need_resched()) {
 			xas_pause(&xas);
 			rcu_read_unlock();

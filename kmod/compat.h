@@ -142,15 +142,17 @@ static inline struct gendisk *volsnap_alloc_disk(unsigned int lbs,
 }
 
 /*
- * block_device_operations.open: the image device refuses write opens.
- * VOLSNAP_OPEN_ARGS declares the arguments, volsnap_open_for_write() tests
- * them.
+ * block_device_operations.open: the image device refuses write opens
+ * unless it is writable. VOLSNAP_OPEN_ARGS declares the arguments,
+ * volsnap_open_disk() and volsnap_open_for_write() read them.
  */
 #if VOLSNAP_NEW_BDEV_API
 #define VOLSNAP_OPEN_ARGS struct gendisk *disk, blk_mode_t mode
+#define volsnap_open_disk() (disk)
 #define volsnap_open_for_write() ((mode) & BLK_OPEN_WRITE)
 #else
 #define VOLSNAP_OPEN_ARGS struct block_device *bdev, fmode_t mode
+#define volsnap_open_disk() (bdev->bd_disk)
 #define volsnap_open_for_write() ((mode) & FMODE_WRITE)
 #endif
 

@@ -29,7 +29,8 @@
 /* Features this build implements; a bit appears with its code. */
 #define VOLSNAP_FEATURES \
 	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE | \
-	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF | VOLSNAP_FEAT_REVERT)
+	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF | VOLSNAP_FEAT_REVERT | \
+	 VOLSNAP_FEAT_WRITABLE)
 
 /* The last snapshot set's id (0: none yet); under volsnap_ctl_mutex. */
 static u64 last_set_id;
@@ -144,7 +145,8 @@ static long ctl_create(struct volsnap_create __user *uarg)
 
 	if (copy_from_user(&c, uarg, sizeof(c)))
 		return -EFAULT;
-	if ((c.flags & ~VOLSNAP_CREATE_FROZEN) || c.pad || c.id ||
+	if ((c.flags & ~(VOLSNAP_CREATE_FROZEN | VOLSNAP_CREATE_WRITABLE)) ||
+	    c.pad || c.id ||
 	    c.image_index || c.image_major || c.image_minor || c.hold_ns ||
 	    !all_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
@@ -160,6 +162,9 @@ static long ctl_create(struct volsnap_create __user *uarg)
 	o = find_origin(c.major, c.minor);
 	ret = o ? volsnap_origin_snapshot(o, c.flags & VOLSNAP_CREATE_FROZEN, &c)
 		: -ENODEV;
+	/* Under the mutex still: nobody has had the chance to delete it. */
+	if (!ret && (c.flags & VOLSNAP_CREATE_WRITABLE))
+		volsnap_snapshot_make_writable(volsnap_snapshot_find(o, c.id));
 	mutex_unlock(&volsnap_ctl_mutex);
 	if (!ret && copy_to_user(uarg, &c, sizeof(c)))
 		return -EFAULT;
@@ -284,6 +289,8 @@ static struct volsnap_snapshot *diff_point(struct volsnap_origin *o, u32 id,
 		*ret = -ENOENT;
 	else if (READ_ONCE(s->error))
 		*ret = -ESTALE;
+	else if (READ_ONCE(s->writable))
+		*ret = -EMEDIUMTYPE;	/* its own writes are not in the map */
 	return s;
 }
 
@@ -321,7 +328,10 @@ static long ctl_diff(struct volsnap_diff __user *uarg)
 		to = diff_point(o, d.to, &ret);
 	if (ret)
 		goto unlock;
-	end = DIV_ROUND_UP_ULL(o->nr_sectors, volsnap_chunk_sectors(o));
+	/* The size both points have, and the map covers. */
+	end = min3(o->nr_sectors, get_capacity(from->disk),
+		   to ? get_capacity(to->disk) : bdev_nr_sectors(o->bdev.bdev));
+	end = DIV_ROUND_UP_ULL(end, volsnap_chunk_sectors(o));
 	if (d.start > end) {
 		ret = -EINVAL;
 		goto unlock;
@@ -357,7 +367,7 @@ unlock:
 	return ret;
 }
 
-static long ctl_revert(struct volsnap_revert __user *uarg)
+static long ctl_revert(struct file *file, struct volsnap_revert __user *uarg)
 {
 	struct volsnap_snapshot *s;
 	struct volsnap_origin *o;
@@ -378,7 +388,32 @@ static long ctl_revert(struct volsnap_revert __user *uarg)
 	else if (!s)
 		ret = -ENOENT;
 	else
-		ret = volsnap_origin_revert(o, s, r.flags & VOLSNAP_REVERT_END);
+		ret = volsnap_origin_revert(o, s, r.flags & VOLSNAP_REVERT_END, file);
+	mutex_unlock(&volsnap_ctl_mutex);
+	return ret;
+}
+
+static long ctl_writable(struct volsnap_writable __user *uarg)
+{
+	struct volsnap_snapshot *s;
+	struct volsnap_origin *o;
+	struct volsnap_writable w;
+	long ret;
+
+	if (copy_from_user(&w, uarg, sizeof(w)))
+		return -EFAULT;
+	if (w.flags || !all_zero(w.reserved, sizeof(w.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(w.major, w.minor);
+	s = o ? volsnap_snapshot_find(o, w.id) : NULL;
+	if (!o)
+		ret = -ENODEV;
+	else if (!s)
+		ret = -ENOENT;
+	else
+		ret = volsnap_snapshot_make_writable(s);
 	mutex_unlock(&volsnap_ctl_mutex);
 	return ret;
 }
@@ -578,7 +613,9 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VOLSNAP_IOC_DIFF:
 		return ctl_diff(uarg);
 	case VOLSNAP_IOC_REVERT:
-		return ctl_revert(uarg);
+		return ctl_revert(file, uarg);
+	case VOLSNAP_IOC_WRITABLE:
+		return ctl_writable(uarg);
 	default:
 		return -ENOTTY;
 	}

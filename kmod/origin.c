@@ -596,6 +596,8 @@ void volsnap_origin_release_owner(const void *owner)
 
 	mutex_lock(&origins_lock);
 	list_for_each_entry(o, &origins, node) {
+		/* A revert's writer is gone: another may resume it. */
+		cmpxchg(&o->revert_owner, owner, NULL);
 		mutex_lock(&o->freeze_lock);
 		if (o->freeze == VOLSNAP_FROZEN && o->freezer == owner) {
 			pr_info("%pg: control file closed while frozen: thawed\n",
@@ -1087,56 +1089,74 @@ free:
 	return ret;
 }
 
+/* Has anyone but the module (the origin's open and the claim) it open? */
+static bool revert_others(struct volsnap_origin *o)
+{
+	return atomic_read(&o->bdev.bdev->bd_openers) > 2;
+}
+
 /**
  * volsnap_origin_revert() - begin, resume or end writing a snapshot back
  * @o: the origin.
  * @s: the snapshot written back.
  * @end: end the revert instead.
+ * @owner: the control file of the caller, who writes the revert.
  *
  * The caller writes @s's changed chunks to the origin device itself, where
  * copy-on-write keeps the other snapshots exact; its writes must be the
  * only ones. Beginning claims the origin exclusively, which fails while a
- * filesystem is mounted on it, and refuses while any other program has it
- * open. The claim and the mark stay until the revert ends or the origin is
- * detached (forced): meanwhile no mount, snapshot or freeze, and @s is not
- * deleted. A caller killed halfway resumes by beginning again.
+ * filesystem is mounted on it (or another exclusive opener has it), and
+ * refuses while any other program has the origin open; a program that
+ * opens it afterwards without O_EXCL is not kept out. The claim and the
+ * mark stay until the revert ends or the origin is detached (forced):
+ * meanwhile no mount, snapshot or freeze, and @s is not deleted. A caller
+ * killed halfway resumes by beginning again, once its control file is
+ * closed; only the caller that began or resumed it ends it.
  *
  * Context: volsnap_ctl_mutex held.
- * Return: 0; -EBUSY in use, frozen, or reverting to another snapshot;
- * -ESTALE @s is invalid; -EINVAL ending a revert to @s that is not in
- * progress.
+ * Return: 0; -EBUSY in use, frozen, reverting to another snapshot or by
+ * another caller; -ESTALE @s is invalid; -EMEDIUMTYPE @s is writable;
+ * -EINVAL ending a revert to @s that this caller is not writing.
  */
 int volsnap_origin_revert(struct volsnap_origin *o, struct volsnap_snapshot *s,
-			  bool end)
+			  bool end, const void *owner)
 {
+	const void *running = READ_ONCE(o->revert_owner);
 	int ret;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (end) {
-		if (o->revert_id != s->epoch)
+		if (o->revert_id != s->epoch || running != owner)
 			return -EINVAL;
 		volsnap_bdev_close(&o->revert_claim);
 		o->revert_id = 0;
+		WRITE_ONCE(o->revert_owner, NULL);
 		pr_info("%pg: reverted to snapshot %u\n", o->bdev.bdev, s->epoch);
 		return 0;
 	}
-	if (o->revert_id && o->revert_id != s->epoch)
+	if (o->revert_id && (o->revert_id != s->epoch || running))
 		return -EBUSY;
 	if (READ_ONCE(s->error))
 		return -ESTALE;
-	if (o->revert_id)
+	if (READ_ONCE(s->writable))
+		return -EMEDIUMTYPE;	/* diff cannot list what to write */
+	if (o->revert_id) {
+		if (revert_others(o))
+			return -EBUSY;
+		WRITE_ONCE(o->revert_owner, owner);
 		return 0;
+	}
 	if (READ_ONCE(o->freeze) == VOLSNAP_FROZEN)
 		return -EBUSY;
 	ret = volsnap_bdev_open(&o->revert_claim, o->dev, false, o);
 	if (ret)
 		return ret;
-	/* Two are ours: the origin's open and the claim. */
-	if (atomic_read(&o->bdev.bdev->bd_openers) > 2) {
+	if (revert_others(o)) {
 		volsnap_bdev_close(&o->revert_claim);
 		return -EBUSY;
 	}
 	o->revert_id = s->epoch;
+	WRITE_ONCE(o->revert_owner, owner);
 	pr_info("%pg: reverting to snapshot %u\n", o->bdev.bdev, s->epoch);
 	return 0;
 }
@@ -1163,6 +1183,7 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 			o->bdev.bdev, o->revert_id);
 		volsnap_bdev_close(&o->revert_claim);
 		o->revert_id = 0;
+		WRITE_ONCE(o->revert_owner, NULL);
 	}
 	mutex_lock(&o->freeze_lock);
 	if (o->freeze == VOLSNAP_FROZEN)

@@ -98,6 +98,9 @@ enum volsnap_freeze {
  *	with none (volsnap_ctl_mutex).
  * @revert_claim: while @revert_id is set, an exclusive open of the origin
  *	that keeps filesystems from mounting it.
+ * @revert_owner: the control file of the program writing the revert
+ *	back, NULL once it was closed (set under volsnap_ctl_mutex, cleared
+ *	by the close without it).
  */
 struct volsnap_origin {
 	struct hlist_node hnode;
@@ -156,6 +159,7 @@ struct volsnap_origin {
 
 	u32 revert_id;
 	struct volsnap_bdev revert_claim;
+	const void *revert_owner;
 };
 
 /**
@@ -239,7 +243,7 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 				unsigned int *failed);
 void volsnap_origin_update_epoch(struct volsnap_origin *o);
 int volsnap_origin_revert(struct volsnap_origin *o, struct volsnap_snapshot *s,
-			  bool end);
+			  bool end, const void *owner);
 void volsnap_origin_exit(void);
 int volsnap_origin_init(void);
 

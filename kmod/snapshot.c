@@ -96,6 +96,8 @@ static bool origin_serves(struct volsnap_snapshot *s, sector_t sector)
 	u64 store_chunk;
 	u32 preserved;
 
+	if (volsnap_image_own(s, volsnap_chunk_of(s->o, sector), &store_chunk))
+		return false;
 	preserved = volsnap_chunkmap_find(&s->o->map, volsnap_chunk_of(s->o, sector),
 					  s->epoch, &store_chunk);
 	return store_chunk == VOLSNAP_NO_CHUNK && preserved < s->epoch;
@@ -106,6 +108,8 @@ static bool store_serves(struct volsnap_snapshot *s, sector_t sector, u64 want)
 {
 	u64 store_chunk;
 
+	if (volsnap_image_own(s, volsnap_chunk_of(s->o, sector), &store_chunk))
+		return store_chunk == want;
 	volsnap_chunkmap_find(&s->o->map, volsnap_chunk_of(s->o, sector),
 			      s->epoch, &store_chunk);
 	return store_chunk == want;
@@ -143,8 +147,8 @@ static void submit_piece(struct volsnap_snapshot *s, struct bio *parent,
  * adjacent), runs of chunks without one from the origin in one piece.
  * Takes one remaining count on @parent per piece.
  */
-static void read_range(struct volsnap_snapshot *s, struct bio *parent,
-		       unsigned int offset, unsigned int sectors)
+void volsnap_image_read(struct volsnap_snapshot *s, struct bio *parent,
+			unsigned int offset, unsigned int sectors)
 {
 	struct volsnap_origin *o = s->o;
 	sector_t start = parent->bi_iter.bi_sector;
@@ -154,9 +158,14 @@ static void read_range(struct volsnap_snapshot *s, struct bio *parent,
 
 	while (offset < end) {
 		len = to_chunk_end(o, start + offset, end - offset);
-		preserved = volsnap_chunkmap_find(&o->map,
-						  volsnap_chunk_of(o, start + offset),
-						  s->epoch, &store_chunk);
+		/* A chunk written through the image: its own copy. */
+		if (volsnap_image_own(s, volsnap_chunk_of(o, start + offset),
+				      &store_chunk))
+			preserved = 0;
+		else
+			preserved = volsnap_chunkmap_find(&o->map,
+							  volsnap_chunk_of(o, start + offset),
+							  s->epoch, &store_chunk);
 		if (store_chunk != VOLSNAP_NO_CHUNK) {
 			/* Copies stay put while the snapshot lives. */
 			for (next = store_chunk + 1; offset + len < end &&
@@ -196,7 +205,7 @@ static void read_retry(struct work_struct *work)
 	 * be asked twice by one waiter); its count on the parent goes last.
 	 */
 	bio_put(&r->clone);
-	read_range(s, parent, offset, sectors);
+	volsnap_image_read(s, parent, offset, sectors);
 	bio_endio(parent);
 	read_done(s);
 }
@@ -307,6 +316,11 @@ static void image_submit_bio(struct bio *bio)
 {
 	struct volsnap_snapshot *s = bio->bi_bdev->bd_disk->private_data;
 
+	if ((bio_op(bio) == REQ_OP_WRITE || bio_op(bio) == REQ_OP_FLUSH) &&
+	    READ_ONCE(s->writable)) {
+		volsnap_image_write(s, bio);
+		return;
+	}
 	if (bio_op(bio) != REQ_OP_READ) {
 		/* Read-only: only an empty flush is answered. */
 		if (bio_op(bio) != REQ_OP_FLUSH)
@@ -318,13 +332,15 @@ static void image_submit_bio(struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
-	read_range(s, bio, 0, bio_sectors(bio));
+	volsnap_image_read(s, bio, 0, bio_sectors(bio));
 	bio_endio(bio);
 }
 
 static int image_open(VOLSNAP_OPEN_ARGS)
 {
-	return volsnap_open_for_write() ? -EROFS : 0;
+	struct volsnap_snapshot *s = volsnap_open_disk()->private_data;
+
+	return volsnap_open_for_write() && !READ_ONCE(s->writable) ? -EROFS : 0;
 }
 
 static void image_free_disk(struct gendisk *disk)
@@ -495,6 +511,7 @@ struct volsnap_snapshot *volsnap_snapshot_alloc(struct volsnap_origin *o)
 	s->o = o;
 	INIT_LIST_HEAD(&s->node);
 	atomic_set(&s->inflight, 0);
+	volsnap_snapshot_init_own(s);
 	s->index = ida_alloc_max(&image_ida, MINORMASK, GFP_KERNEL);
 	if (s->index < 0) {
 		ret = s->index;
@@ -636,6 +653,7 @@ int volsnap_snapshot_delete(struct volsnap_snapshot *s, bool force)
 	 */
 	del_gendisk(s->disk);
 	wait_var_event(&s->inflight, !atomic_read(&s->inflight));
+	volsnap_snapshot_free_own(s);
 	unlink_snapshot(s);
 	/* Copies still running for its epoch land before the prune. */
 	flush_workqueue(o->wq);
@@ -772,6 +790,8 @@ void volsnap_snapshot_info(struct volsnap_snapshot *s,
 	info->image_minor = s->index;
 	info->error = READ_ONCE(s->error);
 	info->state = info->error ? VOLSNAP_SNAP_INVALID : 0;
+	if (READ_ONCE(s->writable))
+		info->state |= VOLSNAP_SNAP_WRITABLE;
 	info->created_ns = s->created;
 	info->set_id = s->set;
 	info->chunks = volsnap_chunkmap_count(&s->o->map, s->epoch);
@@ -785,12 +805,20 @@ unsigned int volsnap_snapshot_front_pad(void)
 
 int volsnap_snapshot_init(void)
 {
+	int ret;
+
 	image_major = register_blkdev(0, "volsnap");
-	return image_major < 0 ? image_major : 0;
+	if (image_major < 0)
+		return image_major;
+	ret = volsnap_writable_init();
+	if (ret)
+		unregister_blkdev(image_major, "volsnap");
+	return ret;
 }
 
 void volsnap_snapshot_exit(void)
 {
+	volsnap_writable_exit();
 	unregister_blkdev(image_major, "volsnap");
 	ida_destroy(&image_ida);
 }

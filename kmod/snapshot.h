@@ -7,8 +7,12 @@
 #define VOLSNAP_SNAPSHOT_H
 
 #include <linux/atomic.h>
+#include <linux/bio.h>
 #include <linux/list.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 struct gendisk;
 struct kobject;
@@ -28,7 +32,14 @@ struct volsnap_snapshot_info;
  * @disk: the image device.
  * @holders: the origin's holders directory, in which the image has its
  *	link (a reference held), or NULL.
- * @inflight: pieces of image reads in flight.
+ * @inflight: pieces of image reads, and image writes, in flight.
+ * @writable: the image accepts writes (writable.c); set once.
+ * @own: chunks written through the image: chunk -> the store chunk (an
+ *	xarray value) that only this snapshot reads, published once it
+ *	holds the whole chunk.
+ * @write_lock: protects @writes.
+ * @writes: image writes and flushes waiting for @write_work.
+ * @write_work: applies them, one at a time.
  */
 struct volsnap_snapshot {
 	struct list_head node;
@@ -41,7 +52,24 @@ struct volsnap_snapshot {
 	struct gendisk *disk;
 	struct kobject *holders;
 	atomic_t inflight;
+	bool writable;
+	struct xarray own;
+	spinlock_t write_lock;		/* @writes */
+	struct bio_list writes;
+	struct work_struct write_work;
 };
+
+/* Has @s a store chunk of its own for @chunk (written through the image)? */
+static inline bool volsnap_image_own(struct volsnap_snapshot *s, u64 chunk,
+				     u64 *store_chunk)
+{
+	void *entry = xa_load(&s->own, chunk);
+
+	if (!entry)
+		return false;
+	*store_chunk = xa_to_value(entry);
+	return true;
+}
 
 struct volsnap_snapshot *volsnap_snapshot_alloc(struct volsnap_origin *o);
 int volsnap_snapshot_publish(struct volsnap_snapshot *s);
@@ -56,6 +84,16 @@ void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 void volsnap_snapshot_info(struct volsnap_snapshot *s,
 			   struct volsnap_snapshot_info *info);
 unsigned int volsnap_snapshot_front_pad(void);
+void volsnap_image_read(struct volsnap_snapshot *s, struct bio *parent,
+			unsigned int offset, unsigned int sectors);
+
+/* writable.c */
+void volsnap_snapshot_init_own(struct volsnap_snapshot *s);
+int volsnap_snapshot_make_writable(struct volsnap_snapshot *s);
+void volsnap_snapshot_free_own(struct volsnap_snapshot *s);
+void volsnap_image_write(struct volsnap_snapshot *s, struct bio *bio);
+int volsnap_writable_init(void);
+void volsnap_writable_exit(void);
 int volsnap_snapshot_init(void);
 void volsnap_snapshot_exit(void);
 

@@ -8,6 +8,7 @@
 #    it is mounted (the mount point named).
 #  - ext4: files changed after the snapshot; revert unmounted: e2fsck
 #    clean, every file as it was, the new file gone.
+#  - A second revert while one runs is refused.
 #  - Killed halfway (a pause after each write: SNAPCTL_DEBUG_REVERT_DELAY_MS):
 #    the origin stays claimed (no mount, no snapshot, the snapshot not
 #    deletable, another revert told to finish this one); the same revert
@@ -55,7 +56,7 @@ fails_with() {
 }
 
 fresh_start
-tap_plan 22
+tap_plan 23
 
 # Raw origin.
 scribble 0 "$REGION"
@@ -132,6 +133,8 @@ while [ "$(reverting)" != "$E_ID" ] && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+fails_with snapctl revert "$E"
+check "a second revert while the first runs is refused" test $? = 0
 sleep 1
 kill -9 "$pid"
 wait "$pid" 2> /dev/null
@@ -142,15 +145,15 @@ rc=$?
 check "no mount meanwhile" test "$rc" != 0
 fails_with snapctl create "$ORIGIN"
 rc=$?
-grep -q "halfway through a revert to snapshot $E_ID" /tmp/revert.err
+grep -q "revert to snapshot $E_ID is not finished" /tmp/revert.err
 check "no snapshot meanwhile, and says why" test "$rc$?" = 00
 fails_with snapctl delete "$E"
 rc=$?
-grep -q "halfway through a revert to snapshot $E_ID" /tmp/revert.err
+grep -q "revert to snapshot $E_ID is not finished" /tmp/revert.err
 check "the snapshot is not deletable meanwhile, and says why" test "$rc$?" = 00
 fails_with snapctl revert "$F"
 rc=$?
-grep -q "halfway through a revert to snapshot $E_ID" /tmp/revert.err
+grep -q "revert to snapshot $E_ID is not finished" /tmp/revert.err
 check "another revert is refused and told to finish this one" test "$rc$?" = 00
 snapctl revert "$E" > /tmp/revert.out 2> /tmp/revert.err
 rc=$?

@@ -20,6 +20,7 @@ static_assert(sizeof(struct volsnap_status) == 112, "volsnap_status");
 static_assert(sizeof(struct volsnap_extent) == 16, "volsnap_extent");
 static_assert(sizeof(struct volsnap_diff) == 80, "volsnap_diff");
 static_assert(sizeof(struct volsnap_revert) == 32, "volsnap_revert");
+static_assert(sizeof(struct volsnap_writable) == 32, "volsnap_writable");
 
 int main(void)
 {

@@ -63,6 +63,8 @@ static int do_diff(const struct command *cmd, int argc, char **argv)
 			{ ENODEV, "origin detached meanwhile" },
 			{ ENOENT, "snapshot deleted meanwhile" },
 			{ ESTALE, "a snapshot is invalid: what changed is not known" },
+			{ EMEDIUMTYPE, "a snapshot is writable: what its image's own "
+				       "writes changed is not known" },
 			{ EINVAL, "not the older snapshot first" },
 			{ 0, NULL },
 		};

@@ -52,6 +52,7 @@ struct export_addr {
 static const struct errmsg diff_errors[] = {
 	{ ENOTTY, "the loaded module cannot list changed chunks (update it)" },
 	{ ESTALE, "a snapshot is invalid, what changed is not known" },
+	{ EMEDIUMTYPE, "a snapshot is writable, what its own writes changed is not known" },
 	{ EINVAL, "not newer than the snapshot of --changed-since" },
 	{ 0, NULL },
 };

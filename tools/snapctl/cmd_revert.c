@@ -119,8 +119,9 @@ bool revert_busy(dev_t origin, char *buf, size_t len)
 		for (i = 0; i < count && (oi.state & VOLSNAP_ORIGIN_REVERTING); i++) {
 			if (snaps[i].id != oi.revert_id)
 				continue;
-			snprintf(buf, len, "halfway through a revert to snapshot %u: "
-				 "run 'snapctl revert /dev/volsnap%u' to finish it",
+			snprintf(buf, len, "a revert to snapshot %u is not finished: "
+				 "unless another 'snapctl revert' runs it, run "
+				 "'snapctl revert /dev/volsnap%u' to finish it",
 				 oi.revert_id, snaps[i].image_index);
 			ret = true;
 			break;
@@ -320,7 +321,10 @@ static int do_revert(const struct command *cmd, int argc, char **argv)
 		const struct errmsg errs[] = {
 			{ ENODEV, "not attached" },
 			{ ENOENT, "snapshot deleted meanwhile" },
-			{ ESTALE, "the snapshot is invalid: it cannot be written back" },
+			{ ESTALE, "the snapshot is invalid: it cannot be written back "
+				  "(a revert to it left halfway: 'snapctl detach --force' "
+				  "gives it up)" },
+			{ EMEDIUMTYPE, "the snapshot is writable: it cannot be written back" },
 			{ EBUSY, reason },
 			{ 0, NULL },
 		};

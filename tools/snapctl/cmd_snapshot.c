@@ -123,6 +123,7 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "frozen", no_argument, NULL, 'F' },
+		{ "writable", no_argument, NULL, 'w' },
 		{ "json",   no_argument, NULL, 'J' },
 		{ "help",   no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -139,6 +140,9 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		case 'F':
 			cr.flags |= VOLSNAP_CREATE_FROZEN;
 			break;
+		case 'w':
+			cr.flags |= VOLSNAP_CREATE_WRITABLE;
+			break;
 		case 'J':
 			opts.json = true;
 			break;
@@ -148,7 +152,8 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		return EXIT_USAGE;
 	if (argc - optind > 1) {
 		if (cr.flags)
-			return cmd_usage(cmd, "--frozen takes one ORIGIN");
+			return cmd_usage(cmd, "--%s takes one ORIGIN",
+					 cr.flags & VOLSNAP_CREATE_FROZEN ? "frozen" : "writable");
 		return create_set(cmd, argc, argv);
 	}
 	origin = argv[optind];
@@ -165,7 +170,8 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (ret) {
-		ctl_error(ret, origin, cr.flags ? create_frozen_errors : create_errors,
+		ctl_error(ret, origin, cr.flags & VOLSNAP_CREATE_FROZEN ?
+			  create_frozen_errors : create_errors,
 			  "cannot create a snapshot");
 		return EXIT_FAIL;
 	}
@@ -179,10 +185,12 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		json_string(name);
 		printf(", \"id\": %u, \"device\": ", cr.id);
 		json_string(image);
-		printf(", \"hold_ms\": %llu.%03llu}\n", ms, us);
+		printf(", \"hold_ms\": %llu.%03llu, \"writable\": %s}\n", ms, us,
+		       cr.flags & VOLSNAP_CREATE_WRITABLE ? "true" : "false");
 	} else {
-		printf("snapshot %u of %s: %s (writes held %llu.%03llu ms)\n",
-		       cr.id, name, image, ms, us);
+		printf("snapshot %u of %s: %s%s (writes held %llu.%03llu ms)\n",
+		       cr.id, name, image,
+		       cr.flags & VOLSNAP_CREATE_WRITABLE ? ", writable" : "", ms, us);
 	}
 	free(image);
 	free(name);
@@ -192,7 +200,7 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 const struct command cmd_create = {
 	.name = "create",
 	.fn = do_create,
-	.args = "ORIGIN... [--frozen]",
+	.args = "ORIGIN... [--frozen] [--writable]",
 	.summary = "snapshot ORIGIN (each ORIGIN at one instant): /dev/volsnapN",
 	.help =
 	"Take a snapshot of an attached origin. Its filesystem is frozen,\n"
@@ -209,6 +217,8 @@ const struct command cmd_create = {
 	"Options:\n"
 	"  --frozen     ORIGIN (one) is already frozen by 'snapctl freeze': take\n"
 	"               the snapshot inside that freeze and leave ORIGIN frozen\n"
+	"  --writable   the image (of one ORIGIN) accepts writes: see\n"
+	"               'snapctl writable --help'\n"
 	"  -J, --json   JSON output\n"
 	"  -h, --help   show this help and exit\n",
 };

@@ -18,6 +18,7 @@ static const char *const feature_names[64] = {
 	[3] = "set",		/* VOLSNAP_FEAT_SET */
 	[4] = "diff",		/* VOLSNAP_FEAT_DIFF */
 	[5] = "revert",		/* VOLSNAP_FEAT_REVERT */
+	[6] = "writable",	/* VOLSNAP_FEAT_WRITABLE */
 };
 
 static void print_feature(int bit)

@@ -71,6 +71,8 @@ static const struct colinfo infos[] = {
 			  "creation time (local; ISO 8601 UTC in JSON)" },
 	[COL_STATE] = { "STATE", 7, 0, SCOLS_JSON_STRING, true,
 			"valid, or invalid when its image can no longer be read" },
+	[COL_WRITABLE] = { "WRITABLE", 1, SCOLS_FL_RIGHT, SCOLS_JSON_BOOLEAN, true,
+			   "1 when its image accepts writes (snapctl writable)" },
 	[COL_REASON] = { "REASON", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, true,
 			 "why it is invalid (store full, I/O error while copying, ...)" },
 	[COL_CHUNKS] = { "CHUNKS", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
@@ -352,6 +354,9 @@ void output_add(struct libscols_table *tb, const struct origin_row *o,
 			break;
 		case COL_STATE:
 			data = si->state & VOLSNAP_SNAP_INVALID ? "invalid" : "valid";
+			break;
+		case COL_WRITABLE:
+			data = si->state & VOLSNAP_SNAP_WRITABLE ? "1" : "0";
 			break;
 		case COL_REASON:
 			data = snap_reason(si);

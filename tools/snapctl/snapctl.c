@@ -33,6 +33,7 @@ static const struct command *const commands[] = {
 	&cmd_status,
 	&cmd_diff,
 	&cmd_revert,
+	&cmd_writable,
 	&cmd_version,
 };
 

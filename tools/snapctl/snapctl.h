@@ -83,7 +83,7 @@ extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
 extern const struct command cmd_export;
 extern const struct command cmd_version;
-extern const struct command cmd_diff, cmd_revert;
+extern const struct command cmd_diff, cmd_revert, cmd_writable;
 bool revert_busy(dev_t origin, char *buf, size_t len);
 void print_versions(void);
 
@@ -189,6 +189,7 @@ enum {
 	COL_DEVICE,
 	COL_CREATED,
 	COL_STATE,
+	COL_WRITABLE,
 	COL_REASON,
 	COL_CHUNKS,
 	COL_ALONE,

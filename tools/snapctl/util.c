@@ -36,7 +36,7 @@ const char *errno_name(int err)
 		{ EPIPE, "EPIPE" }, { ELOOP, "ELOOP" },
 		{ ENAMETOOLONG, "ENAMETOOLONG" }, { EMFILE, "EMFILE" },
 		{ ENFILE, "ENFILE" }, { EISDIR, "EISDIR" },
-		{ ENOMEDIUM, "ENOMEDIUM" },
+		{ ENOMEDIUM, "ENOMEDIUM" }, { EMEDIUMTYPE, "EMEDIUMTYPE" },
 	};
 	size_t i;
 

@@ -64,6 +64,8 @@ struct volsnap_features {
 #define VOLSNAP_FEAT_DIFF	(1ULL << 4)
 /** VOLSNAP_FEAT_REVERT - claim an origin to write a snapshot back to it */
 #define VOLSNAP_FEAT_REVERT	(1ULL << 5)
+/** VOLSNAP_FEAT_WRITABLE - writable snapshot images */
+#define VOLSNAP_FEAT_WRITABLE	(1ULL << 6)
 
 /** VOLSNAP_CHUNK_MIN - smallest chunk size in bytes */
 #define VOLSNAP_CHUNK_MIN	4096
@@ -115,12 +117,15 @@ struct volsnap_origin_cmd {
 
 /** VOLSNAP_CREATE_FROZEN - create: the origin is already frozen, keep it so */
 #define VOLSNAP_CREATE_FROZEN	(1U << 0)
+/** VOLSNAP_CREATE_WRITABLE - create: the image accepts writes (see %VOLSNAP_IOC_WRITABLE) */
+#define VOLSNAP_CREATE_WRITABLE	(1U << 1)
 
 /**
  * struct volsnap_create - take a snapshot of an attached origin
  * @flags: in: zero for one shot (freeze, switch, thaw), or
  *	%VOLSNAP_CREATE_FROZEN to switch inside a freeze made with
- *	%VOLSNAP_IOC_FREEZE (the origin stays frozen until thawed).
+ *	%VOLSNAP_IOC_FREEZE (the origin stays frozen until thawed); and
+ *	%VOLSNAP_CREATE_WRITABLE for an image that accepts writes.
  * @major: in: the origin's device number, major part.
  * @minor: in: the origin's device number, minor part.
  * @id: out: the snapshot's id, unique per origin and increasing.
@@ -243,6 +248,8 @@ struct volsnap_origin_info {
 
 /** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
 #define VOLSNAP_SNAP_INVALID	(1U << 0)
+/** VOLSNAP_SNAP_WRITABLE - snapshot state: its image accepts writes */
+#define VOLSNAP_SNAP_WRITABLE	(1U << 1)
 
 /**
  * struct volsnap_snapshot_info - state of one snapshot
@@ -390,6 +397,22 @@ struct volsnap_revert {
 	__u64 reserved[2];
 };
 
+/**
+ * struct volsnap_writable - make a snapshot's image accept writes
+ * @flags: in: must be zero.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @id: in: the snapshot's id.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_writable {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 id;
+	__u64 reserved[2];
+};
+
 /* The ioctl magic; see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define VOLSNAP_IOC_MAGIC	0xB7
 
@@ -499,7 +522,8 @@ struct volsnap_revert {
  * Takes a &struct volsnap_diff. Errors: -ENODEV not attached; -ENOENT no
  * such snapshot; -ESTALE a snapshot is invalid (what changed is not known);
  * -EINVAL @to not newer than @from, @count out of range, @start past the
- * origin's end.
+ * origin's end; -EMEDIUMTYPE a snapshot is writable (what its image's own
+ * writes changed is not in the list).
  */
 #define VOLSNAP_IOC_DIFF	_IOWR(VOLSNAP_IOC_MAGIC, 0x0a, struct volsnap_diff)
 
@@ -514,10 +538,26 @@ struct volsnap_revert {
  * origin device (copy-on-write keeps the other snapshots exact) and ends
  * the revert. A caller killed halfway leaves the mark: beginning again
  * with the same snapshot resumes. Errors: -ENODEV not attached; -ENOENT no
- * such snapshot; -ESTALE the snapshot is invalid; -EBUSY the origin is
+ * such snapshot; -ESTALE the snapshot is invalid; -EMEDIUMTYPE it is
+ * writable; -EBUSY the origin is
  * mounted, open by another program, frozen, or reverting to another
  * snapshot; -EINVAL ending a revert that is not in progress.
  */
 #define VOLSNAP_IOC_REVERT	_IOW(VOLSNAP_IOC_MAGIC, 0x0b, struct volsnap_revert)
+
+/**
+ * define VOLSNAP_IOC_WRITABLE - make a snapshot's image accept writes
+ *
+ * Takes a &struct volsnap_writable. From then on the image device accepts
+ * writes and flushes. Each chunk first written through the image gets a
+ * store chunk of its own, filled with what the image read there, and the
+ * image reads it from then on: the origin and the other snapshots never
+ * see these writes. A write that finds the store full fails with -ENOSPC;
+ * origin writes never fail for it. Such a snapshot has no changed-chunk
+ * list (%VOLSNAP_IOC_DIFF fails with -EMEDIUMTYPE) and cannot be reverted
+ * to. There is no way back to read-only. Errors: -ENODEV not attached;
+ * -ENOENT no such snapshot; -ESTALE the snapshot is invalid.
+ */
+#define VOLSNAP_IOC_WRITABLE	_IOW(VOLSNAP_IOC_MAGIC, 0x0c, struct volsnap_writable)
 
 #endif /* _UAPI_LINUX_VOLSNAP_H */

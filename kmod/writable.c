@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writable snapshot images.
+ *
+ * A snapshot made writable accepts writes on its image. The first write
+ * to a chunk gives the snapshot a store chunk of its own: it is filled
+ * with what the image read there (unless the write covers the chunk),
+ * then published in the snapshot's own map, and the write goes to it. The
+ * image reads an own chunk from there from then on (read_range()); the
+ * origin, its chunk map and the other snapshots never see these writes.
+ *
+ * Writes and flushes are applied one at a time, in order, by a worker per
+ * snapshot: two writes to one chunk cannot both find it without a store
+ * chunk. Each counts as an image request in flight (s->inflight) from
+ * submission to completion, so deleting the snapshot waits for them.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/completion.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "io.h"
+#include "origin.h"
+#include "snapshot.h"
+
+static struct workqueue_struct *write_wq;
+
+static void own_read_endio(struct bio *bio)
+{
+	complete(bio->bi_private);
+}
+
+static void free_pages_array(struct page **pages, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (pages[i])
+			__free_page(pages[i]);
+	kfree(pages);
+}
+
+/* A bio over @pages for @sectors at @sector of @bdev. */
+static struct bio *pages_bio(struct block_device *bdev, struct page **pages,
+			     unsigned int sectors, sector_t sector, blk_opf_t opf)
+{
+	unsigned int bytes = sectors << SECTOR_SHIFT, len, i;
+	struct bio *bio;
+
+	bio = bio_alloc(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE), opf, GFP_NOIO);
+	bio->bi_iter.bi_sector = sector;
+	for (i = 0; bytes; i++, bytes -= len) {
+		len = min_t(unsigned int, bytes, PAGE_SIZE);
+		__bio_add_page(bio, pages[i], len, 0);
+	}
+	return bio;
+}
+
+/*
+ * Give chunk @chunk of @s a store chunk of its own holding what the image
+ * reads there now (@sectors: the chunk, or what the image has of it).
+ */
+static int own_fill(struct volsnap_snapshot *s, u64 chunk, unsigned int sectors,
+		    u64 store_chunk)
+{
+	struct volsnap_origin *o = s->o;
+	unsigned int nr = DIV_ROUND_UP(sectors << SECTOR_SHIFT, PAGE_SIZE), i;
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct page **pages;
+	struct bio *bio;
+	int ret;
+
+	pages = kcalloc(nr, sizeof(*pages), GFP_NOIO);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		pages[i] = alloc_page(GFP_NOIO);
+		if (!pages[i]) {
+			free_pages_array(pages, nr);
+			return -ENOMEM;
+		}
+	}
+
+	/* What the image reads there, by the epoch rule. */
+	bio = pages_bio(s->disk->part0, pages, sectors, chunk << o->chunk_shift,
+			REQ_OP_READ);
+	bio->bi_private = &done;
+	bio->bi_end_io = own_read_endio;
+	volsnap_image_read(s, bio, 0, sectors);
+	bio_endio(bio);		/* the count read_range() did not take */
+	wait_for_completion_io(&done);
+	ret = blk_status_to_errno(bio->bi_status);
+	bio_put(bio);
+
+	if (!ret) {
+		bio = pages_bio(o->store->dev.bdev, pages, sectors,
+				volsnap_store_sector(o->store, store_chunk),
+				REQ_OP_WRITE);
+		ret = volsnap_io_wait(bio);
+		bio_put(bio);
+	}
+	free_pages_array(pages, nr);
+	return ret;
+}
+
+/* Sectors of chunk @chunk that lie inside the image. */
+static unsigned int chunk_in_image(struct volsnap_snapshot *s, u64 chunk)
+{
+	sector_t start = chunk << s->o->chunk_shift;
+
+	return min_t(sector_t, volsnap_chunk_sectors(s->o),
+		     get_capacity(s->disk) - start);
+}
+
+/*
+ * Write @sectors of @bio from @offset, all in one chunk, to the snapshot's
+ * own copy of that chunk, making one first.
+ */
+static int write_piece(struct volsnap_snapshot *s, struct bio *bio,
+		       unsigned int offset, unsigned int sectors)
+{
+	struct volsnap_origin *o = s->o;
+	sector_t sector = bio->bi_iter.bi_sector + offset;
+	u64 chunk = volsnap_chunk_of(o, sector), store_chunk;
+	unsigned int in_image = chunk_in_image(s, chunk);
+	bool fresh = false, whole;
+	struct bio *clone;
+	int ret;
+
+	if (!volsnap_image_own(s, chunk, &store_chunk)) {
+		ret = volsnap_store_alloc_run(o->store, 1, &store_chunk);
+		if (ret < 0)
+			return ret;
+		fresh = true;
+		/* A write that covers the chunk needs nothing of what was there. */
+		whole = sectors == in_image;
+		ret = whole ? 0 : own_fill(s, chunk, in_image, store_chunk);
+		if (!ret && !whole)
+			ret = xa_err(xa_store(&s->own, chunk, xa_mk_value(store_chunk),
+					      GFP_NOIO));
+		if (ret) {
+			volsnap_store_free(o->store, store_chunk);
+			return ret;
+		}
+	}
+
+	clone = bio_alloc_clone(o->store->dev.bdev, bio, GFP_NOIO, &fs_bio_set);
+	bio_trim(clone, offset, sectors);
+	clone->bi_iter.bi_sector = volsnap_store_sector(o->store, store_chunk) +
+				   (sector & (volsnap_chunk_sectors(o) - 1));
+	clone->bi_opf = REQ_OP_WRITE | (bio->bi_opf & REQ_FUA);
+	ret = volsnap_io_wait(clone);
+	bio_put(clone);
+
+	/* Published once the store chunk holds all of the chunk. */
+	if (fresh && sectors == in_image) {
+		if (!ret)
+			ret = xa_err(xa_store(&s->own, chunk,
+					      xa_mk_value(store_chunk), GFP_NOIO));
+		if (ret)
+			volsnap_store_free(o->store, store_chunk);
+	}
+	return ret;
+}
+
+static blk_status_t write_one(struct volsnap_snapshot *s, struct bio *bio)
+{
+	struct volsnap_origin *o = s->o;
+	unsigned int offset, len, sectors = bio_sectors(bio);
+	int ret = 0;
+
+	if (READ_ONCE(s->error))
+		return BLK_STS_IOERR;
+	if (bio->bi_opf & REQ_PREFLUSH || bio_op(bio) == REQ_OP_FLUSH)
+		ret = blkdev_issue_flush(o->store->dev.bdev);
+	if (bio_op(bio) == REQ_OP_FLUSH)
+		return errno_to_blk_status(ret);
+	for (offset = 0; !ret && offset < sectors; offset += len) {
+		sector_t sector = bio->bi_iter.bi_sector + offset;
+		sector_t end = (volsnap_chunk_of(o, sector) + 1) << o->chunk_shift;
+
+		len = min_t(sector_t, sectors - offset, end - sector);
+		ret = write_piece(s, bio, offset, len);
+	}
+	/* A copy for the origin's sake may have failed meanwhile. */
+	if (!ret && READ_ONCE(s->error))
+		ret = -EIO;
+	return errno_to_blk_status(ret);
+}
+
+static void write_work(struct work_struct *work)
+{
+	struct volsnap_snapshot *s = container_of(work, struct volsnap_snapshot,
+						  write_work);
+	struct bio *bio;
+
+	for (;;) {
+		spin_lock(&s->write_lock);
+		bio = bio_list_pop(&s->writes);
+		spin_unlock(&s->write_lock);
+		if (!bio)
+			break;
+		bio->bi_status = write_one(s, bio);
+		bio_endio(bio);
+		/* Last: deleting the snapshot waits for this count. */
+		if (atomic_dec_and_test(&s->inflight))
+			wake_up_var(&s->inflight);
+	}
+}
+
+/**
+ * volsnap_image_write() - queue a write or flush to a writable image
+ * @s: the snapshot; its image accepts writes.
+ * @bio: a write (REQ_OP_WRITE, maybe with a flush) or an empty flush.
+ *
+ * Context: the image's submit_bio.
+ */
+void volsnap_image_write(struct volsnap_snapshot *s, struct bio *bio)
+{
+	atomic_inc(&s->inflight);
+	spin_lock(&s->write_lock);
+	bio_list_add(&s->writes, bio);
+	spin_unlock(&s->write_lock);
+	queue_work(write_wq, &s->write_work);
+}
+
+/**
+ * volsnap_snapshot_init_own() - an empty own map and write queue
+ * @s: a new snapshot.
+ */
+void volsnap_snapshot_init_own(struct volsnap_snapshot *s)
+{
+	xa_init(&s->own);
+	spin_lock_init(&s->write_lock);
+	bio_list_init(&s->writes);
+	INIT_WORK(&s->write_work, write_work);
+}
+
+/**
+ * volsnap_snapshot_make_writable() - let the image accept writes
+ * @s: the snapshot.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0, or -ESTALE when @s is invalid.
+ */
+int volsnap_snapshot_make_writable(struct volsnap_snapshot *s)
+{
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (READ_ONCE(s->error))
+		return -ESTALE;
+	if (!s->writable) {
+		WRITE_ONCE(s->writable, true);
+		set_disk_ro(s->disk, false);
+		pr_info("%pg: snapshot %u (volsnap%d) is writable\n",
+			s->o->bdev.bdev, s->epoch, s->index);
+	}
+	return 0;
+}
+
+/**
+ * volsnap_snapshot_free_own() - give the store chunks of image writes back
+ * @s: a snapshot whose image is gone and whose requests are done.
+ */
+void volsnap_snapshot_free_own(struct volsnap_snapshot *s)
+{
+	unsigned long chunk;
+	void *entry;
+
+	flush_work(&s->write_work);
+	xa_for_each(&s->own, chunk, entry)
+		volsnap_store_free(s->o->store, xa_to_value(entry));
+	xa_destroy(&s->own);
+}
+
+int volsnap_writable_init(void)
+{
+	write_wq = alloc_workqueue("volsnap-write", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	return write_wq ? 0 : -ENOMEM;
+}
+
+void volsnap_writable_exit(void)
+{
+	destroy_workqueue(write_wq);
+}
