@@ -10,6 +10,7 @@
  */
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
+#include <linux/volsnap.h>
 
 #include "chunkmap.h"
 
@@ -196,6 +197,80 @@ u64 volsnap_chunkmap_count(struct volsnap_chunkmap *map, u32 epoch)
 	}
 	rcu_read_unlock();
 	return count;
+}
+
+/* Has @e a copy tagged in [@from, @to)? */
+static bool copied_between(const struct volsnap_chunk *e, u32 from, u32 to)
+{
+	u32 i;
+
+	for (i = 0; i < e->nr; i++)
+		if (e->copies[i].tag >= from && e->copies[i].tag < to)
+			return true;
+	return false;
+}
+
+/**
+ * volsnap_chunkmap_changed() - runs of chunks written between two epochs
+ * @map: the map.
+ * @from: the earlier snapshot's epoch; it must be valid and stay alive.
+ * @to: the later snapshot's epoch, or U32_MAX for the live origin.
+ * @start: the first chunk to look at.
+ * @end: the chunk after the last one to look at.
+ * @runs: out: the runs found, ascending.
+ * @max: room in @runs.
+ *
+ * A chunk first written after snapshot @from and before snapshot @to was
+ * copied with a tag in [@from, @to): the tag is the newest epoch when the
+ * write came. That copy, or an older one still tagged >= @from, is kept
+ * while @from is alive (it is the copy @from reads), so the map answers
+ * without reading data.
+ *
+ * Context: process context; walks the map from @start.
+ * Return: the chunk where a further call would start (@end when done);
+ * the number of runs found in *@max.
+ */
+u64 volsnap_chunkmap_changed(struct volsnap_chunkmap *map, u32 from, u32 to,
+			     u64 start, u64 end, struct volsnap_extent *runs,
+			     unsigned int *max)
+{
+	XA_STATE(xas, &map->xa, start);
+	unsigned int n = 0, room = *max;
+	struct volsnap_chunk *e;
+	u64 next = end;
+
+	if (start >= end || !room) {
+		*max = 0;
+		return start >= end ? end : start;
+	}
+	rcu_read_lock();
+	xas_for_each(&xas, e, end - 1) {
+		if (xas_retry(&xas, e))
+			continue;
+		if (!copied_between(e, from, to))
+			goto next;
+		if (n && runs[n - 1].chunk + runs[n - 1].count == xas.xa_index) {
+			runs[n - 1].count++;
+			goto next;
+		}
+		if (n == room) {
+			next = xas.xa_index;
+			break;
+		}
+		runs[n].chunk = xas.xa_index;
+		runs[n].count = 1;
+		n++;
+next:
+		if (need_resched()) {
+			xas_pause(&xas);
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+		}
+	}
+	rcu_read_unlock();
+	*max = n;
+	return next;
 }
 
 /* How many epochs of the ascending array @epochs are <= @e? */

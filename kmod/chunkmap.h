@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <linux/xarray.h>
 
+struct volsnap_extent;
+
 /* No store chunk: the copy could not be made (its snapshots are invalid). */
 #define VOLSNAP_NO_CHUNK	U64_MAX
 
@@ -50,6 +52,9 @@ u32 volsnap_chunkmap_find(struct volsnap_chunkmap *map, u64 chunk, u32 epoch,
 int volsnap_chunkmap_add(struct volsnap_chunkmap *map, u64 chunk, u32 tag,
 			 u64 store_chunk);
 u64 volsnap_chunkmap_count(struct volsnap_chunkmap *map, u32 epoch);
+u64 volsnap_chunkmap_changed(struct volsnap_chunkmap *map, u32 from, u32 to,
+			     u64 start, u64 end, struct volsnap_extent *runs,
+			     unsigned int *max);
 void volsnap_chunkmap_alone(struct volsnap_chunkmap *map, const u32 *epochs,
 			    unsigned int nr, u64 *alone);
 void volsnap_chunkmap_prune(struct volsnap_chunkmap *map, const u32 *live,

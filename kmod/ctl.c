@@ -29,7 +29,7 @@
 /* Features this build implements; a bit appears with its code. */
 #define VOLSNAP_FEATURES \
 	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE | \
-	 VOLSNAP_FEAT_SET)
+	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF)
 
 /* The last snapshot set's id (0: none yet); under volsnap_ctl_mutex. */
 static u64 last_set_id;
@@ -269,6 +269,92 @@ static long ctl_delete(struct volsnap_delete __user *uarg)
 	return ret;
 }
 
+/*
+ * A snapshot that @d names, in @o; NULL with the live origin (@to with
+ * %VOLSNAP_DIFF_NOW). Sets *@ret when it cannot be used.
+ */
+static struct volsnap_snapshot *diff_point(struct volsnap_origin *o, u32 id,
+					   long *ret)
+{
+	struct volsnap_snapshot *s = volsnap_snapshot_find(o, id);
+
+	if (!s)
+		*ret = -ENOENT;
+	else if (READ_ONCE(s->error))
+		*ret = -ESTALE;
+	return s;
+}
+
+static long ctl_diff(struct volsnap_diff __user *uarg)
+{
+	struct volsnap_snapshot *from, *to = NULL;
+	struct volsnap_extent *runs;
+	struct volsnap_origin *o;
+	struct volsnap_diff d;
+	unsigned int n = 0;
+	long ret = 0;
+	u64 end;
+
+	if (copy_from_user(&d, uarg, sizeof(d)))
+		return -EFAULT;
+	if ((d.flags & ~VOLSNAP_DIFF_NOW) || d.pad || d.chunk_size ||
+	    d.from_sectors || d.to_sectors ||
+	    !all_zero(d.reserved, sizeof(d.reserved)) ||
+	    !d.count || d.count > VOLSNAP_DIFF_MAX)
+		return -EINVAL;
+	if ((d.flags & VOLSNAP_DIFF_NOW) ? d.to : d.to <= d.from)
+		return -EINVAL;
+	runs = kvmalloc_array(d.count, sizeof(*runs), GFP_KERNEL);
+	if (!runs)
+		return -ENOMEM;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(d.major, d.minor);
+	if (!o) {
+		ret = -ENODEV;
+		goto unlock;
+	}
+	from = diff_point(o, d.from, &ret);
+	if (!ret && !(d.flags & VOLSNAP_DIFF_NOW))
+		to = diff_point(o, d.to, &ret);
+	if (ret)
+		goto unlock;
+	end = DIV_ROUND_UP_ULL(o->nr_sectors, volsnap_chunk_sectors(o));
+	if (d.start > end) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	/*
+	 * Up to now: a write that reached the origin went on once its copy
+	 * was read, before the copy was published; wait for those copies.
+	 * Between two snapshots there are none: an instant waits for them.
+	 */
+	if (!to)
+		flush_workqueue(o->wq);
+	n = d.count;
+	d.start = volsnap_chunkmap_changed(&o->map, from->epoch,
+					   to ? to->epoch : U32_MAX, d.start,
+					   end, runs, &n);
+	d.count = n;
+	/* Invalidated meanwhile: what changed is no longer known. */
+	if (READ_ONCE(from->error) || (to && READ_ONCE(to->error))) {
+		ret = -ESTALE;
+		goto unlock;
+	}
+	d.chunk_size = SECTOR_SIZE << o->chunk_shift;
+	d.from_sectors = get_capacity(from->disk);
+	d.to_sectors = to ? get_capacity(to->disk) : bdev_nr_sectors(o->bdev.bdev);
+unlock:
+	mutex_unlock(&volsnap_ctl_mutex);
+	if (!ret && n && copy_to_user(u64_to_user_ptr(d.extents), runs,
+				      array_size(n, sizeof(*runs))))
+		ret = -EFAULT;
+	kvfree(runs);
+	if (!ret && copy_to_user(uarg, &d, sizeof(d)))
+		ret = -EFAULT;
+	return ret;
+}
+
 static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *info)
 {
 	dev_t store = o->store->dev.bdev->bd_dev;
@@ -457,6 +543,8 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ctl_list(uarg);
 	case VOLSNAP_IOC_STATUS:
 		return ctl_status(uarg);
+	case VOLSNAP_IOC_DIFF:
+		return ctl_diff(uarg);
 	default:
 		return -ENOTTY;
 	}

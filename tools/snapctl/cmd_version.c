@@ -16,6 +16,8 @@ static const char *const feature_names[64] = {
 	[1] = "snapshot",	/* VOLSNAP_FEAT_SNAPSHOT */
 	[2] = "freeze",		/* VOLSNAP_FEAT_FREEZE */
 	[3] = "set",		/* VOLSNAP_FEAT_SET */
+	[4] = "diff",		/* VOLSNAP_FEAT_DIFF */
+	[5] = "revert",		/* VOLSNAP_FEAT_REVERT */
 };
 
 static void print_feature(int bit)

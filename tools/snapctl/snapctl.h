@@ -84,6 +84,7 @@ extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
 extern const struct command cmd_clone;
 extern const struct command cmd_version;
+extern const struct command cmd_diff;
 void print_versions(void);
 
 int cmd_getopt(const struct command *cmd, int argc, char **argv,
