@@ -518,7 +518,7 @@ static int open_image(struct clone *c, dev_t *devno)
 static const struct errmsg diff_errors[] = {
 	{ ENODEV, "its origin is no longer attached" },
 	{ ENOENT, "FROM or IMAGE was deleted" },
-	{ EIO, "FROM or IMAGE is invalid" },
+	{ ESTALE, "FROM or IMAGE became invalid: what changed is not known" },
 	{ 0, NULL },
 };
 
