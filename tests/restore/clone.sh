@@ -9,7 +9,8 @@
 #  - --incremental FROM: the clone of snapshot A brought up to snapshot B
 #    by writing the extents written between them (within a chunk of each
 #    region), equal to B and to a full clone of B; an origin grown between
-#    the snapshots grows a file clone.
+#    the snapshots grows a file clone; more extents than one
+#    VOLSNAP_IOC_DIFF call returns.
 # The origin is a loop device over a 64 MiB file, so that it can grow.
 # shellcheck shell=dash
 . ../lib/common.sh
@@ -66,7 +67,7 @@ refused() {
 
 fresh_start
 wipe "$SCRATCH2"
-tap_plan 42
+tap_plan 46
 
 truncate -s "$SIZE" "$IMG"
 LOOP=$(losetup -f)
@@ -206,4 +207,33 @@ dm=$(dm_create vs-clone-small "0 $((SIZE / 512)) linear $SCRATCH2 0")
 expect_errno "a block device of B's size is too small for C" 1 ENOSPC \
 	snapctl clone -i "$imgb" "$imgc" "$dm" --no-verify
 dmsetup remove vs-clone-small
+
+# More extents than one VOLSNAP_IOC_DIFF call returns (4096): 4 KiB chunks,
+# every other one written over the first 64 MiB. conv=sparse seeks over
+# the zero blocks of the pattern instead of writing them.
+quiet_detach "$LOOP"
+wipe "$STORE"
+snapctl attach "$LOOP" --store "$STORE" --chunk-size 4K > /dev/null
+create_snap "$LOOP"
+imga=$SNAP_DEV
+rm -f "$FA" "$FB"
+check "a full clone of A into a file (4 KiB chunks)" snapctl clone "$imga" "$FA"
+head -c 4096 /dev/urandom > "$FB"
+head -c 4096 /dev/zero >> "$FB"
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13; do
+	cat "$FB" "$FB" > "$FB.2" && mv "$FB.2" "$FB"
+done
+dd if="$FB" of="$LOOP" bs=4K conv=sparse,notrunc oflag=direct status=none
+rm -f "$FB"
+create_snap "$LOOP"
+imgb=$SNAP_DEV
+if snapctl -J clone -i "$imga" "$imgb" "$FA" > /tmp/clone.json 2> /tmp/clone.err; then
+	ok "clone -i over 8192 extents of one chunk (several DIFF calls)"
+else
+	not_ok "clone -i over 8192 extents of one chunk (several DIFF calls)"
+	sed 's/^/# /' /tmp/clone.err
+fi
+is "8192 extents, 32 MiB written" \
+	"$(jq -c '[.extents, .bytes_written]' /tmp/clone.json)" "[8192,$((32 * M))]"
+check "the file equals B" same "$imgb" "$FA"
 tap_done
