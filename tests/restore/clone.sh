@@ -5,7 +5,8 @@
 #    image reads zeros, and a file that existed is emptied first.
 #  - Refused with exit status 1 and a message: a block device smaller than
 #    the image, a mounted one, the origin, a device mapped onto the origin,
-#    the store, the image itself, another image.
+#    the store, the image itself, another image, the file under the loop
+#    origin.
 #  - --incremental FROM: the clone of snapshot A brought up to snapshot B
 #    by writing the extents written between them (within a chunk of each
 #    region), equal to B and to a full clone of B; an origin grown between
@@ -67,7 +68,7 @@ refused() {
 
 fresh_start
 wipe "$SCRATCH2"
-tap_plan 46
+tap_plan 48
 
 truncate -s "$SIZE" "$IMG"
 LOOP=$(losetup -f)
@@ -144,6 +145,7 @@ refused "a device mapped onto the origin" EINVAL "origin" "$dm"
 dmsetup remove vs-clone-over
 refused "the store" "EINVAL|EBUSY" "store|in use" "$STORE"
 refused "the image itself" EINVAL "image itself" "$imga"
+refused "the file of the loop origin" EINVAL "loop device over it" "$IMG"
 create_snap "$LOOP"
 imgb=$SNAP_DEV
 refused "another image" EROFS "snapshot image" "$imgb"

@@ -314,12 +314,36 @@ static dev_t whole_disk(dev_t devno)
 	return makedev(ma, mi);
 }
 
+/* Whether @disk is a loop device over the file @file. */
+static bool loop_over(dev_t disk, const struct stat *file)
+{
+	char path[64], name[PATH_MAX];
+	bool ret = false;
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/loop/backing_file",
+		 major(disk), minor(disk));
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(name, sizeof(name), f)) {
+		name[strcspn(name, "\n")] = '\0';
+		ret = !stat(name, &st) && st.st_dev == file->st_dev &&
+		      st.st_ino == file->st_ino;
+	}
+	fclose(f);
+	return ret;
+}
+
 /*
- * Whether writing @upper may change @lower: they are one device, @upper is
- * a partition of @lower, or, through its partition's disk and the devices
- * it is mapped onto (/sys/block/X/slaves: dm, md), @upper sits on @lower.
+ * Whether writing @upper may change @lower, or with @file, the file @file:
+ * they are one device, @upper is a partition of @lower, a loop device over
+ * @file, or, through its partition's disk and the devices it is mapped
+ * onto (/sys/block/X/slaves: dm, md), @upper sits on one of those.
  */
-static bool dev_on(dev_t upper, dev_t lower, int depth)
+static bool dev_on(dev_t upper, dev_t lower, const struct stat *file,
+		   int depth)
 {
 	char path[64], dpath[PATH_MAX], buf[32];
 	unsigned int ma, mi;
@@ -328,7 +352,8 @@ static bool dev_on(dev_t upper, dev_t lower, int depth)
 	DIR *dir;
 	FILE *f;
 
-	if (upper == lower || whole_disk(upper) == lower)
+	if (file ? loop_over(whole_disk(upper), file) :
+	    (upper == lower || whole_disk(upper) == lower))
 		return true;
 	if (depth > 8)
 		return false;
@@ -347,7 +372,7 @@ static bool dev_on(dev_t upper, dev_t lower, int depth)
 			continue;
 		if (fgets(buf, sizeof(buf), f) &&
 		    sscanf(buf, "%u:%u", &ma, &mi) == 2)
-			found = dev_on(makedev(ma, mi), lower, depth + 1);
+			found = dev_on(makedev(ma, mi), lower, file, depth + 1);
 		fclose(f);
 	}
 	closedir(dir);
@@ -357,7 +382,7 @@ static bool dev_on(dev_t upper, dev_t lower, int depth)
 /* Whether writing one of @a and @b may change the other. */
 static bool dev_overlap(dev_t a, dev_t b)
 {
-	return dev_on(a, b, 0) || dev_on(b, a, 0);
+	return dev_on(a, b, NULL, 0) || dev_on(b, a, NULL, 0);
 }
 
 /**
@@ -404,6 +429,16 @@ static int open_target(struct clone *c, const struct snap_ref *ref,
 	}
 
 	if (S_ISREG(st.st_mode)) {
+		if (dev_on(ref->origin, 0, &st, 0)) {
+			errx_errno(EINVAL, "%s: the origin of %s is a loop device over it",
+				   c->target, c->image);
+			return -1;
+		}
+		if (dev_on(store, 0, &st, 0)) {
+			errx_errno(EINVAL, "%s: the shadow store of %s is a loop device over it",
+				   c->target, c->image);
+			return -1;
+		}
 		if (incremental && (unsigned long long)st.st_size != from_bytes) {
 			format_size(st.st_size, have, sizeof(have));
 			format_size(from_bytes, want, sizeof(want));
@@ -694,8 +729,9 @@ const struct command cmd_clone = {
 	"to a block device; a file is left sparse where the image reads zeros.\n"
 	"Refused: a block device smaller than the image, mounted or in use,\n"
 	"the snapshot's origin or store or a device sharing blocks with them,\n"
-	"a snapshot image. Then the image and TARGET are read again and\n"
-	"compared. On a terminal, progress is shown on standard error.\n"
+	"a file a loop device under them is over, a snapshot image. Then the\n"
+	"image and TARGET are read again and compared. On a terminal,\n"
+	"progress is shown on standard error.\n"
 	"\n"
 	"With --incremental FROM, TARGET holds a clone of FROM, an older\n"
 	"snapshot of the same origin: only the extents that changed between\n"
