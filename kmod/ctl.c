@@ -29,7 +29,7 @@
 /* Features this build implements; a bit appears with its code. */
 #define VOLSNAP_FEATURES \
 	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE | \
-	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF)
+	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF | VOLSNAP_FEAT_REVERT)
 
 /* The last snapshot set's id (0: none yet); under volsnap_ctl_mutex. */
 static u64 last_set_id;
@@ -263,6 +263,8 @@ static long ctl_delete(struct volsnap_delete __user *uarg)
 		ret = -ENODEV;
 	else if (!s)
 		ret = -ENOENT;
+	else if (s->epoch == o->revert_id)
+		ret = -EBUSY;	/* being written back: detach --force ends that */
 	else
 		ret = volsnap_snapshot_delete(s, d.flags & VOLSNAP_DELETE_FORCE);
 	mutex_unlock(&volsnap_ctl_mutex);
@@ -355,6 +357,32 @@ unlock:
 	return ret;
 }
 
+static long ctl_revert(struct volsnap_revert __user *uarg)
+{
+	struct volsnap_snapshot *s;
+	struct volsnap_origin *o;
+	struct volsnap_revert r;
+	long ret;
+
+	if (copy_from_user(&r, uarg, sizeof(r)))
+		return -EFAULT;
+	if ((r.flags & ~VOLSNAP_REVERT_END) ||
+	    !all_zero(r.reserved, sizeof(r.reserved)))
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(r.major, r.minor);
+	s = o ? volsnap_snapshot_find(o, r.id) : NULL;
+	if (!o)
+		ret = -ENODEV;
+	else if (!s)
+		ret = -ENOENT;
+	else
+		ret = volsnap_origin_revert(o, s, r.flags & VOLSNAP_REVERT_END);
+	mutex_unlock(&volsnap_ctl_mutex);
+	return ret;
+}
+
 static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *info)
 {
 	dev_t store = o->store->dev.bdev->bd_dev;
@@ -375,6 +403,10 @@ static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *in
 		break;
 	default:
 		break;
+	}
+	if (o->revert_id) {
+		info->state |= VOLSNAP_ORIGIN_REVERTING;
+		info->revert_id = o->revert_id;
 	}
 	info->origin_sectors = o->nr_sectors;
 	info->store_chunks = o->store->nr_chunks;
@@ -545,6 +577,8 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ctl_status(uarg);
 	case VOLSNAP_IOC_DIFF:
 		return ctl_diff(uarg);
+	case VOLSNAP_IOC_REVERT:
+		return ctl_revert(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -541,7 +541,7 @@ int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner)
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	/* Only the control path freezes: the state cannot become FROZEN. */
-	if (READ_ONCE(o->freeze) == VOLSNAP_FROZEN)
+	if (READ_ONCE(o->freeze) == VOLSNAP_FROZEN || o->revert_id)
 		return -EBUSY;
 	/* Without freeze_lock: the filesystem's sync may take long. */
 	ret = freeze(o);
@@ -645,6 +645,8 @@ static bool disk_has_partitions(struct gendisk *disk)
  */
 static int snapshot_check(struct volsnap_origin *o)
 {
+	if (o->revert_id)
+		return -EBUSY;
 	if (o->nr_snapshots >= READ_ONCE(volsnap_max_snapshots))
 		return -EMLINK;
 	if (!bdev_is_partition(o->bdev.bdev) &&
@@ -1086,6 +1088,60 @@ free:
 }
 
 /**
+ * volsnap_origin_revert() - begin, resume or end writing a snapshot back
+ * @o: the origin.
+ * @s: the snapshot written back.
+ * @end: end the revert instead.
+ *
+ * The caller writes @s's changed chunks to the origin device itself, where
+ * copy-on-write keeps the other snapshots exact; its writes must be the
+ * only ones. Beginning claims the origin exclusively, which fails while a
+ * filesystem is mounted on it, and refuses while any other program has it
+ * open. The claim and the mark stay until the revert ends or the origin is
+ * detached (forced): meanwhile no mount, snapshot or freeze, and @s is not
+ * deleted. A caller killed halfway resumes by beginning again.
+ *
+ * Context: volsnap_ctl_mutex held.
+ * Return: 0; -EBUSY in use, frozen, or reverting to another snapshot;
+ * -ESTALE @s is invalid; -EINVAL ending a revert to @s that is not in
+ * progress.
+ */
+int volsnap_origin_revert(struct volsnap_origin *o, struct volsnap_snapshot *s,
+			  bool end)
+{
+	int ret;
+
+	lockdep_assert_held(&volsnap_ctl_mutex);
+	if (end) {
+		if (o->revert_id != s->epoch)
+			return -EINVAL;
+		volsnap_bdev_close(&o->revert_claim);
+		o->revert_id = 0;
+		pr_info("%pg: reverted to snapshot %u\n", o->bdev.bdev, s->epoch);
+		return 0;
+	}
+	if (o->revert_id && o->revert_id != s->epoch)
+		return -EBUSY;
+	if (READ_ONCE(s->error))
+		return -ESTALE;
+	if (o->revert_id)
+		return 0;
+	if (READ_ONCE(o->freeze) == VOLSNAP_FROZEN)
+		return -EBUSY;
+	ret = volsnap_bdev_open(&o->revert_claim, o->dev, false, o);
+	if (ret)
+		return ret;
+	/* Two are ours: the origin's open and the claim. */
+	if (atomic_read(&o->bdev.bdev->bd_openers) > 2) {
+		volsnap_bdev_close(&o->revert_claim);
+		return -EBUSY;
+	}
+	o->revert_id = s->epoch;
+	pr_info("%pg: reverting to snapshot %u\n", o->bdev.bdev, s->epoch);
+	return 0;
+}
+
+/**
  * volsnap_origin_detach() - stop tracking a device
  * @o: the origin.
  * @force: delete its snapshots (even open ones) instead of refusing.
@@ -1100,8 +1156,14 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 	int ret;
 
 	lockdep_assert_held(&volsnap_ctl_mutex);
-	if (o->nr_snapshots && !force)
+	if ((o->nr_snapshots || o->revert_id) && !force)
 		return -EBUSY;
+	if (o->revert_id) {
+		pr_warn("%pg: detached halfway through a revert to snapshot %u\n",
+			o->bdev.bdev, o->revert_id);
+		volsnap_bdev_close(&o->revert_claim);
+		o->revert_id = 0;
+	}
 	mutex_lock(&o->freeze_lock);
 	if (o->freeze == VOLSNAP_FROZEN)
 		end_freeze(o, VOLSNAP_THAWED);

@@ -25,6 +25,8 @@
 #include "compat.h"
 #include "store.h"
 
+struct volsnap_snapshot;
+
 /* Freeze state of an origin (its freeze_lock). */
 enum volsnap_freeze {
 	VOLSNAP_THAWED,
@@ -92,6 +94,10 @@ enum volsnap_freeze {
  * @freeze_deadline: when the hold limit of the freeze expires, jiffies.
  * @watchdog: thaws a freeze that outlives the hold limit.
  * @dead: unpublished, being torn down.
+ * @revert_id: the snapshot a revert is writing back to the origin, 0
+ *	with none (volsnap_ctl_mutex).
+ * @revert_claim: while @revert_id is set, an exclusive open of the origin
+ *	that keeps filesystems from mounting it.
  */
 struct volsnap_origin {
 	struct hlist_node hnode;
@@ -147,6 +153,9 @@ struct volsnap_origin {
 	unsigned long freeze_deadline;
 	struct delayed_work watchdog;
 	bool dead;
+
+	u32 revert_id;
+	struct volsnap_bdev revert_claim;
 };
 
 /**
@@ -229,6 +238,8 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 				u64 set_id, struct volsnap_create *args,
 				unsigned int *failed);
 void volsnap_origin_update_epoch(struct volsnap_origin *o);
+int volsnap_origin_revert(struct volsnap_origin *o, struct volsnap_snapshot *s,
+			  bool end);
 void volsnap_origin_exit(void);
 int volsnap_origin_init(void);
 

@@ -15,6 +15,9 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   fio e2fsprogs xfsprogs dmsetup sparse shellcheck python3
 	   python3-docutils gnuplot-nox bc bison flex libelf-dev libssl-dev
 	   dwarves rsync jq fdisk perl linux-source-6.1
+	   # snapctl export's NBD server and the clients its test reads
+	   # with; copied into the guest with their plugins (vmtest.py)
+	   nbdkit libnbd-bin
 	   gcc-12	# the compiler Debian's 6.1 and 6.12 trees name (CC=gcc-12)
 	   # make deb and its checks: dpkg-buildpackage's implicit build
 	   # dependency, debian/control's, lintian, and dkms to build the

@@ -52,7 +52,12 @@ TEST_MODULES = ["scsi_debug"]
 # dd: coreutils' honours O_DIRECT (see tests/lib/common.sh).
 GUEST_TOOLS = ["dd", "fio", "mkfs.ext4", "mke2fs", "e2fsck", "debugfs",
                "mkfs.xfs", "xfs_repair", "xfs_io", "xfs_db", "xfs_mdrestore", "dmsetup", "jq",
-               "blockdev", "cmp", "setpriv", "sfdisk", "blkid", "lsblk"]
+               "blockdev", "cmp", "setpriv", "sfdisk", "blkid", "lsblk",
+               "nbdkit", "nbdinfo", "nbdcopy"]
+# nbdkit's plugins and filters that snapctl export and its test load (with
+# dlopen, from the plugindir and filterdir of `nbdkit --dump-config`).
+NBDKIT_MODULES = [("plugindir", "file"), ("plugindir", "nbd"),
+                  ("filterdir", "extentlist"), ("filterdir", "offset")]
 
 # Programs only the guest runs: unpacked into CACHE/guest-tools/root by
 # tests/vm/deps.sh, never installed on the host. (path there, path in guest)
@@ -241,6 +246,12 @@ def build_initramfs(k, tests, env, tag):
         path = shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin")
         if path:
             copy_with_libs(path, root)
+    if shutil.which("nbdkit"):
+        conf = dict(line.split("=", 1) for line in
+                    out(["nbdkit", "--dump-config"]).splitlines() if "=" in line)
+        for key, name in NBDKIT_MODULES:
+            kind = "plugin" if key == "plugindir" else "filter"
+            copy_with_libs(os.path.join(conf[key], f"nbdkit-{name}-{kind}.so"), root)
     for rel, dst in GUEST_ONLY_TOOLS:
         copy_with_libs(os.path.join(CACHE, "guest-tools", "root", rel), root, dst)
     # tour/packages: the packages and the module DKMS built for this kernel.

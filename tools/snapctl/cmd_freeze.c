@@ -161,7 +161,7 @@ static int do_freeze(const struct command *cmd, int argc, char **argv)
 	const char *origin;
 	int fd, ret, i;
 	dev_t devno;
-	char *name;
+	char *name, why[128];
 
 	/* After "--" comes COMMAND, with options of its own. */
 	for (i = 1; i < argc; i++) {
@@ -192,6 +192,11 @@ static int do_freeze(const struct command *cmd, int argc, char **argv)
 
 	fd = ctl_open();
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_FREEZE, &oc);
+	if (ret == -EBUSY && revert_busy(devno, why, sizeof(why))) {
+		errx_errno(EBUSY, "%s: %s", origin, why);
+		close(fd);
+		return EXIT_FAIL;
+	}
 	if (ret) {
 		ctl_error(ret, origin, freeze_errors, "cannot freeze");
 		close(fd);

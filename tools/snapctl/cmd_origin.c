@@ -384,7 +384,7 @@ static int do_detach(const struct command *cmd, int argc, char **argv)
 	const char *origin;
 	dev_t devno;
 	int c, fd, ret;
-	char *name;
+	char *name, why[128];
 
 	while ((c = cmd_getopt(cmd, argc, argv, "f", longopts)) != -1)
 		if (c == 'f')
@@ -400,6 +400,10 @@ static int do_detach(const struct command *cmd, int argc, char **argv)
 	fd = ctl_open();
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_DETACH, &oc);
 	close(fd);
+	if (ret == -EBUSY && revert_busy(devno, why, sizeof(why))) {
+		errx_errno(EBUSY, "%s: %s (or use --force)", origin, why);
+		return EXIT_FAIL;
+	}
 	if (ret) {
 		ctl_error(ret, origin, oc.flags ? detach_force_errors : detach_errors,
 			  "cannot detach");

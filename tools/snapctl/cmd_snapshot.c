@@ -42,6 +42,7 @@ static int create_set(const struct command *cmd, int argc, char **argv)
 	struct volsnap_create_set cs = { 0 };
 	struct volsnap_create *m;
 	unsigned long long ms, us;
+	char why[128];
 	int fd, ret;
 	dev_t devno;
 
@@ -73,6 +74,13 @@ static int create_set(const struct command *cmd, int argc, char **argv)
 	fd = ctl_open();
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_CREATE_SET, &cs);
 	close(fd);
+	if (ret == -EBUSY && cs.failed < n &&
+	    revert_busy(makedev(m[cs.failed].major, m[cs.failed].minor), why,
+			sizeof(why))) {
+		errx_errno(EBUSY, "%s: %s", argv[optind + cs.failed], why);
+		free(m);
+		return EXIT_FAIL;
+	}
 	if (ret) {
 		ctl_error(ret, cs.failed < n ? argv[optind + cs.failed] : "snapshot set",
 			  create_errors,
@@ -121,7 +129,7 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 	};
 	struct volsnap_create cr = { 0 };
 	unsigned long long ms, us;
-	char *name, *image;
+	char *name, *image, why[128];
 	const char *origin;
 	int c, fd, ret;
 	dev_t devno;
@@ -152,6 +160,10 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 	fd = ctl_open();
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_CREATE, &cr);
 	close(fd);
+	if (ret == -EBUSY && revert_busy(devno, why, sizeof(why))) {
+		errx_errno(EBUSY, "%s: %s", origin, why);
+		return EXIT_FAIL;
+	}
 	if (ret) {
 		ctl_error(ret, origin, cr.flags ? create_frozen_errors : create_errors,
 			  "cannot create a snapshot");
@@ -209,7 +221,7 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct volsnap_delete del = { 0 };
-	char noent[48], busy[80], *end, *name;
+	char noent[48], busy[160], why[128], *end, *name;
 	struct snap_ref ref;
 	const char *object;
 	unsigned long id;
@@ -270,6 +282,8 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 		snprintf(noent, sizeof(noent), "no snapshot %lu", id);
 		snprintf(busy, sizeof(busy), "the image of snapshot %lu is open%s",
 			 id, del.flags ? "" : " (use --force)");
+		if (revert_busy(devno, why, sizeof(why)))
+			snprintf(busy, sizeof(busy), "%s", why);
 		ctl_error(ret, argc - optind == 2 ? object : name, errs,
 			  "cannot delete the snapshot");
 	} else {

@@ -57,6 +57,8 @@ static const struct colinfo infos[] = {
 			 "1 while frozen by 'snapctl freeze'" },
 	[COL_TIMED_OUT] = { "TIMED_OUT", 1, SCOLS_FL_RIGHT, SCOLS_JSON_BOOLEAN, false,
 			    "1 when the last freeze hit the hold limit" },
+	[COL_REVERTING] = { "REVERTING", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, false,
+			    "the snapshot an unfinished revert writes back (none: empty)" },
 	[COL_NR_SNAPS] = { "NR_SNAPS", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, false,
 			   "number of snapshots of the origin" },
 	[COL_ID] = { "ID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
@@ -326,6 +328,10 @@ void output_add(struct libscols_table *tb, const struct origin_row *o,
 			break;
 		case COL_TIMED_OUT:
 			data = oi->state & VOLSNAP_ORIGIN_TIMED_OUT ? "1" : "0";
+			break;
+		case COL_REVERTING:
+			if (oi->state & VOLSNAP_ORIGIN_REVERTING)
+				snprintf(buf, sizeof(buf), "%u", oi->revert_id);
 			break;
 		case COL_NR_SNAPS:
 			snprintf(buf, sizeof(buf), "%u", oi->nr_snapshots);

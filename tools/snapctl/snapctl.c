@@ -28,10 +28,12 @@ static const struct command *const commands[] = {
 	&cmd_delete,
 	&cmd_freeze,
 	&cmd_thaw,
+	&cmd_export,
 	&cmd_list,
 	&cmd_status,
 	&cmd_diff,
 	&cmd_clone,
+	&cmd_revert,
 	&cmd_version,
 };
 

@@ -11,6 +11,7 @@
  *   cmd_snapshot.c  create, delete, list
  *   cmd_freeze.c    freeze, thaw
  *   cmd_clone.c     clone
+ *   cmd_export.c    export
  *   cmd_version.c   version
  */
 #ifndef SNAPCTL_H
@@ -83,8 +84,10 @@ extern const struct command cmd_attach, cmd_detach, cmd_status;
 extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
 extern const struct command cmd_clone;
+extern const struct command cmd_export;
 extern const struct command cmd_version;
-extern const struct command cmd_diff;
+extern const struct command cmd_diff, cmd_revert;
+bool revert_busy(dev_t origin, char *buf, size_t len);
 void print_versions(void);
 
 int cmd_getopt(const struct command *cmd, int argc, char **argv,
@@ -182,6 +185,7 @@ enum {
 	COL_FILL,
 	COL_FROZEN,
 	COL_TIMED_OUT,
+	COL_REVERTING,
 	COL_NR_SNAPS,
 	COL_ID,
 	COL_SET,
