@@ -164,7 +164,11 @@ int snap_diff(int fd, const struct snap_ref *from, const struct snap_ref *to,
 
 	memset(d, 0, sizeof(*d));
 	do {
+		/* The module refuses a call whose out fields are not zero. */
 		arg.count = VOLSNAP_DIFF_MAX;
+		arg.chunk_size = 0;
+		arg.from_sectors = 0;
+		arg.to_sectors = 0;
 		ret = ctl_ioctl(fd, VOLSNAP_IOC_DIFF, &arg);
 		if (ret)
 			break;

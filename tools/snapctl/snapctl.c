@@ -32,6 +32,7 @@ static const struct command *const commands[] = {
 	&cmd_list,
 	&cmd_status,
 	&cmd_diff,
+	&cmd_clone,
 	&cmd_revert,
 	&cmd_writable,
 	&cmd_version,
@@ -51,7 +52,8 @@ static const char help_tail[] =
 	"Run 'snapctl COMMAND --help' for the options of one command.\n"
 	"\n"
 	"Options:\n"
-	"  -J, --json        JSON output (create, list, status, diff, version)\n"
+	"  -J, --json        JSON output (create, list, status, diff, clone,\n"
+	"                    version)\n"
 	"  -r, --raw         raw tables (list, status)\n"
 	"  -n, --noheadings  tables without a header line (list, status)\n"
 	"  -b, --bytes       sizes in bytes (list, status)\n"

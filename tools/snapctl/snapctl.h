@@ -5,10 +5,12 @@
  *   snapctl.c       main, the command table, help and option helpers
  *   ctl.c           the control device: open, ioctls, error explanations
  *   util.c          messages, devices, sizes and times
+ *   image.c         snapshots named by their image, what changed
  *   output.c        the tables of list and status (libsmartcols)
  *   cmd_origin.c    attach, detach, status
  *   cmd_snapshot.c  create, delete, list
  *   cmd_freeze.c    freeze, thaw
+ *   cmd_clone.c     clone
  *   cmd_export.c    export
  *   cmd_version.c   version
  */
@@ -81,6 +83,7 @@ extern const struct option listing_longopts[];
 extern const struct command cmd_attach, cmd_detach, cmd_status;
 extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
+extern const struct command cmd_clone;
 extern const struct command cmd_export;
 extern const struct command cmd_version;
 extern const struct command cmd_diff, cmd_revert, cmd_writable;
