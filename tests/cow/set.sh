@@ -9,6 +9,7 @@
 #    of A.
 #  - The same through two mounted ext4 filesystems (frozen at once), the
 #    number replaced by rename so that every instant has one.
+#  - delete --set removes every member of one set, and only those.
 #  - A member that cannot take a snapshot (not attached, at the snapshot
 #    limit, the set's hold limit spent) leaves no new snapshot on any
 #    member, names the member, and leaves every origin writable; members
@@ -57,7 +58,7 @@ lockstep_ok() {
 
 fresh_start
 wipe "$SCRATCH2"
-tap_plan 19
+tap_plan 22
 
 snapctl attach "$A" --store "$STORE" > /dev/null
 snapctl attach "$B" --store "$SCRATCH2" > /dev/null
@@ -173,6 +174,18 @@ is "no member kept a snapshot" "$(snap_count "$A") $(snap_count "$B")" "$na $nb"
 check "both filesystems are writable after the failed set" \
 	timeout 10 sh -c "echo x > $MA/after && echo x > $MB/after && sync"
 umount "$MA" "$MB"
+
+# delete --set: every member of that set, nothing else.
+snapctl -J create "$A" "$B" > /tmp/set.json
+del_set=$(jq -r .set /tmp/set.json)
+snapctl delete --set "$del_set" > /tmp/set.out 2>&1
+is "delete --set: exit 0, one line per member" \
+	"$? $(grep -c '^deleted snapshot' /tmp/set.out)" "0 2"
+is "delete --set removed that set's snapshots only" \
+	"$(snap_count "$A") $(snap_count "$B")" "$na $nb"
+snapctl delete --set "$del_set" > /dev/null 2> /tmp/set.err
+is "delete --set of a set that is gone: exit 1, says so" \
+	"$? $(grep -c "no snapshot set $del_set" /tmp/set.err)" "1 1"
 
 expect_usage_or_errno "one origin twice is refused" EINVAL snapctl create "$A" "$A"
 

@@ -223,13 +223,72 @@ const struct command cmd_create = {
 	"  -h, --help   show this help and exit\n",
 };
 
+/*
+ * delete --set ID: every snapshot of set @set, on whichever origin. One
+ * that cannot be deleted (its image is open, without --force) is named;
+ * the others are deleted all the same.
+ */
+static int delete_set(unsigned long long set, unsigned int flags)
+{
+	struct volsnap_origin_info *origins, oi;
+	struct volsnap_snapshot_info *snaps;
+	unsigned int i, j, nr, count, found = 0, failed = 0;
+	int fd = ctl_open(), ret;
+
+	ret = ctl_list(fd, &origins, &nr);
+	if (ret) {
+		ctl_error(ret, CTL_PATH, NULL, "cannot list the origins");
+		close(fd);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < nr; i++) {
+		dev_t devno = makedev(origins[i].major, origins[i].minor);
+		char *name;
+
+		if (ctl_status(fd, devno, &oi, &snaps, &count))
+			continue;	/* detached meanwhile */
+		name = dev_name(devno);
+		for (j = 0; j < count; j++) {
+			struct volsnap_delete del = {
+				.flags = flags,
+				.major = origins[i].major,
+				.minor = origins[i].minor,
+				.id = snaps[j].id,
+			};
+
+			if (snaps[j].set_id != set)
+				continue;
+			found++;
+			ret = ctl_ioctl(fd, VOLSNAP_IOC_DELETE, &del);
+			if (!ret) {
+				printf("deleted snapshot %u of %s\n", del.id, name);
+				continue;
+			}
+			failed++;
+			errx_errno(-ret, "%s: cannot delete snapshot %u of set %llu%s",
+				   name, del.id, set, ret == -EBUSY && !flags ?
+				   ": its image is open (use --force)" : "");
+		}
+		free(name);
+		free(snaps);
+	}
+	free(origins);
+	close(fd);
+	if (!found)
+		errx_errno(0, "no snapshot set %llu", set);
+	return !found || failed ? EXIT_FAIL : EXIT_OK;
+}
+
 static int do_delete(const struct command *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, 'f' },
+		{ "set",   required_argument, NULL, 's' },
 		{ "help",  no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *set = NULL;
+	unsigned long long set_id;
 	struct volsnap_delete del = { 0 };
 	char noent[48], busy[160], why[128], *end, *name;
 	struct snap_ref ref;
@@ -239,9 +298,21 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 	dev_t devno;
 	long index;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "f", longopts)) != -1)
+	while ((c = cmd_getopt(cmd, argc, argv, "fs:", longopts)) != -1) {
 		if (c == 'f')
 			del.flags |= VOLSNAP_DELETE_FORCE;
+		else if (c == 's')
+			set = optarg;
+	}
+	if (set) {
+		if (cmd_nargs(cmd, argc, argv, 0, 0))
+			return EXIT_USAGE;
+		errno = 0;
+		set_id = strtoull(set, &end, 10);
+		if (!isdigit((unsigned char)set[0]) || *end || errno || !set_id)
+			return cmd_usage(cmd, "invalid snapshot set id '%s'", set);
+		return delete_set(set_id, del.flags);
+	}
 	if (cmd_nargs(cmd, argc, argv, 1, 2))
 		return EXIT_USAGE;
 	object = argv[optind];
@@ -306,7 +377,7 @@ static int do_delete(const struct command *cmd, int argc, char **argv)
 const struct command cmd_delete = {
 	.name = "delete",
 	.fn = do_delete,
-	.args = "{ORIGIN ID | /dev/volsnapN} [--force]",
+	.args = "{ORIGIN ID | /dev/volsnapN | --set SET} [--force]",
 	.summary = "delete a snapshot, named by origin and id or by its image",
 	.help =
 	"Delete a snapshot and its image device. The snapshot is named by its\n"
@@ -314,6 +385,9 @@ const struct command cmd_delete = {
 	"Deleting copies no data; other snapshots are not affected.\n"
 	"\n"
 	"Options:\n"
+	"  -s, --set SET delete every snapshot of snapshot set SET (as 'snapctl\n"
+	"                list' shows it), on every origin; one that cannot be\n"
+	"                deleted is named, the others are deleted\n"
 	"  -f, --force   delete even when the image device is open\n"
 	"  -h, --help    show this help and exit\n",
 };
