@@ -316,8 +316,7 @@ static void image_submit_bio(struct bio *bio)
 {
 	struct volsnap_snapshot *s = bio->bi_bdev->bd_disk->private_data;
 
-	if ((bio_op(bio) == REQ_OP_WRITE || bio_op(bio) == REQ_OP_FLUSH) &&
-	    READ_ONCE(s->writable)) {
+	if (bio_op(bio) == REQ_OP_WRITE && READ_ONCE(s->writable)) {
 		volsnap_image_write(s, bio);
 		return;
 	}
@@ -626,6 +625,7 @@ void volsnap_snapshot_discard(struct volsnap_snapshot *s)
 		flush_workqueue(s->o->wq);
 		prune(s->o);
 	}
+	volsnap_snapshot_free_own(s);	/* none: never writable yet */
 	put_disk(s->disk);
 	ida_free(&image_ida, s->index);
 	kfree(s);
@@ -795,6 +795,12 @@ void volsnap_snapshot_info(struct volsnap_snapshot *s,
 	info->created_ns = s->created;
 	info->set_id = s->set;
 	info->chunks = volsnap_chunkmap_count(&s->o->map, s->epoch);
+}
+
+/* Is @bdev a snapshot's image device? */
+bool volsnap_is_image(struct block_device *bdev)
+{
+	return bdev->bd_disk->fops == &image_fops;
 }
 
 /* Front pad of the origin's read bioset. */

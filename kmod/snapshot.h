@@ -14,6 +14,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+struct block_device;
 struct gendisk;
 struct kobject;
 struct volsnap_origin;
@@ -40,6 +41,8 @@ struct volsnap_snapshot_info;
  * @write_lock: protects @writes.
  * @writes: image writes and flushes waiting for @write_work.
  * @write_work: applies them, one at a time.
+ * @wbuf: a chunk's worth of pages for @write_work, allocated when the
+ *	image becomes writable.
  */
 struct volsnap_snapshot {
 	struct list_head node;
@@ -57,6 +60,7 @@ struct volsnap_snapshot {
 	spinlock_t write_lock;		/* @writes */
 	struct bio_list writes;
 	struct work_struct write_work;
+	struct page **wbuf;
 };
 
 /* Has @s a store chunk of its own for @chunk (written through the image)? */
@@ -84,6 +88,7 @@ void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 void volsnap_snapshot_info(struct volsnap_snapshot *s,
 			   struct volsnap_snapshot_info *info);
 unsigned int volsnap_snapshot_front_pad(void);
+bool volsnap_is_image(struct block_device *bdev);
 void volsnap_image_read(struct volsnap_snapshot *s, struct bio *parent,
 			unsigned int offset, unsigned int sectors);
 

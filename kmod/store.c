@@ -46,6 +46,7 @@
 
 #include "hook.h"
 #include "io.h"
+#include "snapshot.h"
 #include "stack.h"
 #include "store.h"
 
@@ -158,7 +159,7 @@ out:
  * origin or has larger logical blocks than it, -ELOOP it is stacked on
  * the origin or the origin on it (dm, md, a loop file), -EBUSY it is in
  * use or live for another origin, -ENOSPC it has no room for the header
- * and one data chunk.
+ * and one data chunk, -EROFS it is a snapshot's image.
  */
 struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 					 unsigned int chunk_shift, void *holder)
@@ -179,6 +180,11 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 	if (ret)
 		goto free;
 	bdev = st->dev.bdev;
+	/* A writable image's writes go to its own origin's store. */
+	if (volsnap_is_image(bdev)) {
+		ret = -EROFS;
+		goto close;
+	}
 
 	/* Same disk: the sector ranges must not meet. */
 	if (bdev->bd_disk == origin->bd_disk) {

@@ -9,10 +9,16 @@
  * image reads an own chunk from there from then on (read_range()); the
  * origin, its chunk map and the other snapshots never see these writes.
  *
- * Writes and flushes are applied one at a time, in order, by a worker per
- * snapshot: two writes to one chunk cannot both find it without a store
- * chunk. Each counts as an image request in flight (s->inflight) from
- * submission to completion, so deleting the snapshot waits for them.
+ * Writes are applied one at a time, in order, by a worker per snapshot: two
+ * writes to one chunk cannot both find it without a store chunk. Each
+ * counts as an image request in flight (s->inflight) from submission to
+ * completion, so deleting the snapshot waits for them. The worker's bios
+ * come from a bioset of its own and its chunk buffer is allocated when the
+ * image becomes writable: below a filesystem, it must not wait for memory
+ * that the writes it holds would free.
+ *
+ * The image has no volatile write cache (none is advertised): a write is
+ * complete when the store has it. Flushes do not reach the driver.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,16 +33,25 @@
 #include "snapshot.h"
 
 static struct workqueue_struct *write_wq;
+static struct bio_set write_bs;
 
 static void own_read_endio(struct bio *bio)
 {
 	complete(bio->bi_private);
 }
 
+/* Pages in a chunk of @o. */
+static unsigned int chunk_pages(const struct volsnap_origin *o)
+{
+	return DIV_ROUND_UP(volsnap_chunk_sectors(o) << SECTOR_SHIFT, PAGE_SIZE);
+}
+
 static void free_pages_array(struct page **pages, unsigned int nr)
 {
 	unsigned int i;
 
+	if (!pages)
+		return;
 	for (i = 0; i < nr; i++)
 		if (pages[i])
 			__free_page(pages[i]);
@@ -50,7 +65,8 @@ static struct bio *pages_bio(struct block_device *bdev, struct page **pages,
 	unsigned int bytes = sectors << SECTOR_SHIFT, len, i;
 	struct bio *bio;
 
-	bio = bio_alloc(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE), opf, GFP_NOIO);
+	bio = bio_alloc_bioset(bdev, DIV_ROUND_UP(bytes, PAGE_SIZE), opf, GFP_NOIO,
+			       &write_bs);
 	bio->bi_iter.bi_sector = sector;
 	for (i = 0; bytes; i++, bytes -= len) {
 		len = min_t(unsigned int, bytes, PAGE_SIZE);
@@ -67,26 +83,13 @@ static int own_fill(struct volsnap_snapshot *s, u64 chunk, unsigned int sectors,
 		    u64 store_chunk)
 {
 	struct volsnap_origin *o = s->o;
-	unsigned int nr = DIV_ROUND_UP(sectors << SECTOR_SHIFT, PAGE_SIZE), i;
 	DECLARE_COMPLETION_ONSTACK(done);
-	struct page **pages;
 	struct bio *bio;
 	int ret;
 
-	pages = kcalloc(nr, sizeof(*pages), GFP_NOIO);
-	if (!pages)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		pages[i] = alloc_page(GFP_NOIO);
-		if (!pages[i]) {
-			free_pages_array(pages, nr);
-			return -ENOMEM;
-		}
-	}
-
 	/* What the image reads there, by the epoch rule. */
-	bio = pages_bio(s->disk->part0, pages, sectors, chunk << o->chunk_shift,
-			REQ_OP_READ);
+	bio = pages_bio(s->disk->part0, s->wbuf, sectors, chunk << o->chunk_shift,
+			REQ_OP_READ | REQ_SYNC);
 	bio->bi_private = &done;
 	bio->bi_end_io = own_read_endio;
 	volsnap_image_read(s, bio, 0, sectors);
@@ -96,13 +99,12 @@ static int own_fill(struct volsnap_snapshot *s, u64 chunk, unsigned int sectors,
 	bio_put(bio);
 
 	if (!ret) {
-		bio = pages_bio(o->store->dev.bdev, pages, sectors,
+		bio = pages_bio(o->store->dev.bdev, s->wbuf, sectors,
 				volsnap_store_sector(o->store, store_chunk),
-				REQ_OP_WRITE);
+				REQ_OP_WRITE | REQ_SYNC);
 		ret = volsnap_io_wait(bio);
 		bio_put(bio);
 	}
-	free_pages_array(pages, nr);
 	return ret;
 }
 
@@ -147,11 +149,12 @@ static int write_piece(struct volsnap_snapshot *s, struct bio *bio,
 		}
 	}
 
-	clone = bio_alloc_clone(o->store->dev.bdev, bio, GFP_NOIO, &fs_bio_set);
+	clone = bio_alloc_clone(o->store->dev.bdev, bio, GFP_NOIO, &write_bs);
 	bio_trim(clone, offset, sectors);
 	clone->bi_iter.bi_sector = volsnap_store_sector(o->store, store_chunk) +
 				   (sector & (volsnap_chunk_sectors(o) - 1));
-	clone->bi_opf = REQ_OP_WRITE | (bio->bi_opf & REQ_FUA);
+	clone->bi_opf = REQ_OP_WRITE | REQ_SYNC |
+			(bio->bi_opf & (REQ_META | REQ_PRIO));
 	ret = volsnap_io_wait(clone);
 	bio_put(clone);
 
@@ -174,10 +177,6 @@ static blk_status_t write_one(struct volsnap_snapshot *s, struct bio *bio)
 
 	if (READ_ONCE(s->error))
 		return BLK_STS_IOERR;
-	if (bio->bi_opf & REQ_PREFLUSH || bio_op(bio) == REQ_OP_FLUSH)
-		ret = blkdev_issue_flush(o->store->dev.bdev);
-	if (bio_op(bio) == REQ_OP_FLUSH)
-		return errno_to_blk_status(ret);
 	for (offset = 0; !ret && offset < sectors; offset += len) {
 		sector_t sector = bio->bi_iter.bi_sector + offset;
 		sector_t end = (volsnap_chunk_of(o, sector) + 1) << o->chunk_shift;
@@ -212,9 +211,9 @@ static void write_work(struct work_struct *work)
 }
 
 /**
- * volsnap_image_write() - queue a write or flush to a writable image
+ * volsnap_image_write() - queue a write to a writable image
  * @s: the snapshot; its image accepts writes.
- * @bio: a write (REQ_OP_WRITE, maybe with a flush) or an empty flush.
+ * @bio: a write (REQ_OP_WRITE).
  *
  * Context: the image's submit_bio.
  */
@@ -244,14 +243,30 @@ void volsnap_snapshot_init_own(struct volsnap_snapshot *s)
  * @s: the snapshot.
  *
  * Context: volsnap_ctl_mutex held.
- * Return: 0, or -ESTALE when @s is invalid.
+ * Return: 0; -ESTALE @s is invalid; -EBUSY a revert writes it back (the
+ * revert's list of chunks must stay what the image differs in); -ENOMEM.
  */
 int volsnap_snapshot_make_writable(struct volsnap_snapshot *s)
 {
+	unsigned int nr = chunk_pages(s->o), i;
+
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (READ_ONCE(s->error))
 		return -ESTALE;
+	if (s->epoch == s->o->revert_id)
+		return -EBUSY;
 	if (!s->writable) {
+		s->wbuf = kcalloc(nr, sizeof(*s->wbuf), GFP_KERNEL);
+		for (i = 0; s->wbuf && i < nr; i++) {
+			s->wbuf[i] = alloc_page(GFP_KERNEL);
+			if (!s->wbuf[i])
+				break;
+		}
+		if (!s->wbuf || i < nr) {
+			free_pages_array(s->wbuf, nr);
+			s->wbuf = NULL;
+			return -ENOMEM;
+		}
 		WRITE_ONCE(s->writable, true);
 		set_disk_ro(s->disk, false);
 		pr_info("%pg: snapshot %u (volsnap%d) is writable\n",
@@ -273,15 +288,27 @@ void volsnap_snapshot_free_own(struct volsnap_snapshot *s)
 	xa_for_each(&s->own, chunk, entry)
 		volsnap_store_free(s->o->store, xa_to_value(entry));
 	xa_destroy(&s->own);
+	free_pages_array(s->wbuf, chunk_pages(s->o));
+	s->wbuf = NULL;
 }
 
 int volsnap_writable_init(void)
 {
+	int ret;
+
+	ret = bioset_init(&write_bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
+	if (ret)
+		return ret;
 	write_wq = alloc_workqueue("volsnap-write", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
-	return write_wq ? 0 : -ENOMEM;
+	if (!write_wq) {
+		bioset_exit(&write_bs);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void volsnap_writable_exit(void)
 {
 	destroy_workqueue(write_wq);
+	bioset_exit(&write_bs);
 }

@@ -56,7 +56,7 @@ fails_with() {
 }
 
 fresh_start
-tap_plan 23
+tap_plan 24
 
 # Raw origin.
 scribble 0 "$REGION"
@@ -104,7 +104,7 @@ HOLDER=
 # ext4.
 snapctl detach --force "$ORIGIN" > /dev/null
 wipe "$STORE"
-mkfs.ext4 -q -F "$ORIGIN" 512M
+mkfs.ext4 -q -F "$ORIGIN" 128M
 mkdir -p "$MNT"
 mount "$ORIGIN" "$MNT"
 for f in 1 2 3 4; do
@@ -116,7 +116,7 @@ create_snap "$ORIGIN" && E=$SNAP_DEV E_ID=$SNAP_ID
 (cd "$MNT" && sha256sum f1 f2 f3 f4) > /tmp/revert.sums
 rm "$MNT/f1"
 dd if=/dev/urandom of="$MNT/f2" bs=1M count=4 conv=notrunc status=none
-dd if=/dev/urandom of="$MNT/new" bs=1M count=48 status=none
+dd if=/dev/urandom of="$MNT/new" bs=1M count=24 status=none
 sync
 fails_with snapctl revert "$E"
 check "refused while mounted" test $? = 0
@@ -151,6 +151,8 @@ fails_with snapctl delete "$E"
 rc=$?
 grep -q "revert to snapshot $E_ID is not finished" /tmp/revert.err
 check "the snapshot is not deletable meanwhile, and says why" test "$rc$?" = 00
+fails_with snapctl writable "$E"
+check "the snapshot cannot be made writable meanwhile" test $? = 0
 fails_with snapctl revert "$F"
 rc=$?
 grep -q "revert to snapshot $E_ID is not finished" /tmp/revert.err

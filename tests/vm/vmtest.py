@@ -315,7 +315,8 @@ def discover(patterns):
             full = f"{group}/{name}"
             # "_name": a helper or a benchmark, run only when named exactly.
             hidden = name.startswith(("_", ".")) and full not in (patterns or [])
-            if hidden or name in ("TIMEOUTS", "SINGLE_THREAD", "CRASH") or \
+            if hidden or name in ("TIMEOUTS", "SINGLE_THREAD", "CRASH",
+                                  "DEBUG_SKIP") or \
                     not os.path.isfile(p) or not os.access(p, os.X_OK):
                 continue
             if patterns and not any(full == pat or group == pat or
@@ -762,6 +763,14 @@ def lane_units(k, tests, tests_all, crash, args, res):
     env.update({v: os.environ[v] for v in ("VS_SEED", "VS_CYCLES",
                                            "VS_FUZZ_ITERS")
                 if os.environ.get(v)})
+    # Tests of GROUP/DEBUG_SKIP are not run on the debug kernel (each line
+    # says why): counted as skipped there, run on the stock kernels.
+    if k.name == "debug":
+        for n, why in sorted(group_list("DEBUG_SKIP").items()):
+            if n in dict(tests):
+                log(f"{k.name}: {n} skipped: {why}")
+                res.add("skip", f"{k.name}: {n}", why)
+        tests = [(n, t) for n, t in tests if n not in group_list("DEBUG_SKIP")]
     scaled = [(n, t * args.timeout_scale) for n, t in tests]
     # Tests that patch kernel text under running vCPUs get a boot of
     # their own with single-threaded TCG.

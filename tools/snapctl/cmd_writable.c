@@ -41,6 +41,7 @@ static int do_writable(const struct command *cmd, int argc, char **argv)
 			{ ENODEV, "origin detached meanwhile" },
 			{ ENOENT, "snapshot deleted meanwhile" },
 			{ ESTALE, "the snapshot is invalid" },
+			{ EBUSY, "a revert writes it back (finish it first)" },
 			{ 0, NULL },
 		};
 

@@ -549,14 +549,16 @@ struct volsnap_writable {
  * define VOLSNAP_IOC_WRITABLE - make a snapshot's image accept writes
  *
  * Takes a &struct volsnap_writable. From then on the image device accepts
- * writes and flushes. Each chunk first written through the image gets a
+ * writes (it has no volatile cache: a write is done when the store has
+ * it). Each chunk first written through the image gets a
  * store chunk of its own, filled with what the image read there, and the
  * image reads it from then on: the origin and the other snapshots never
  * see these writes. A write that finds the store full fails with -ENOSPC;
  * origin writes never fail for it. Such a snapshot has no changed-chunk
  * list (%VOLSNAP_IOC_DIFF fails with -EMEDIUMTYPE) and cannot be reverted
- * to. There is no way back to read-only. Errors: -ENODEV not attached;
- * -ENOENT no such snapshot; -ESTALE the snapshot is invalid.
+ * to. There is no way back to read-only, and the image cannot be a store.
+ * Errors: -ENODEV not attached; -ENOENT no such snapshot; -ESTALE the
+ * snapshot is invalid; -EBUSY a revert writes it back; -ENOMEM.
  */
 #define VOLSNAP_IOC_WRITABLE	_IOW(VOLSNAP_IOC_MAGIC, 0x0c, struct volsnap_writable)
 
