@@ -225,7 +225,7 @@ static int run_checker(char *const argv[], struct result *r)
 	bool tty = isatty(STDERR_FILENO);
 	size_t len = 0, cap = 2 * TAIL_BYTES, hlen = 0;
 	char *buf = xrealloc(NULL, cap), head[HEAD_BYTES + 1];
-	double t0 = now(), shown = 0;
+	double t0 = now(), shown = t0;
 	struct pollfd pfd;
 	int pipefd[2], st, null;
 	ssize_t n;
