@@ -33,6 +33,7 @@ static const struct command *const commands[] = {
 	&cmd_status,
 	&cmd_diff,
 	&cmd_clone,
+	&cmd_verify,
 	&cmd_revert,
 	&cmd_writable,
 	&cmd_version,
@@ -53,7 +54,7 @@ static const char help_tail[] =
 	"\n"
 	"Options:\n"
 	"  -J, --json        JSON output (create, list, status, diff, clone,\n"
-	"                    version)\n"
+	"                    verify, version)\n"
 	"  -r, --raw         raw tables (list, status)\n"
 	"  -n, --noheadings  tables without a header line (list, status)\n"
 	"  -b, --bytes       sizes in bytes (list, status)\n"

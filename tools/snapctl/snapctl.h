@@ -11,6 +11,7 @@
  *   cmd_snapshot.c  create, delete, list
  *   cmd_freeze.c    freeze, thaw
  *   cmd_clone.c     clone
+ *   cmd_verify.c    verify
  *   cmd_export.c    export
  *   cmd_version.c   version
  */
@@ -84,6 +85,7 @@ extern const struct command cmd_attach, cmd_detach, cmd_status;
 extern const struct command cmd_create, cmd_delete, cmd_list;
 extern const struct command cmd_freeze, cmd_thaw;
 extern const struct command cmd_clone;
+extern const struct command cmd_verify;
 extern const struct command cmd_export;
 extern const struct command cmd_version;
 extern const struct command cmd_diff, cmd_revert, cmd_writable;
