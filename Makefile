@@ -19,6 +19,9 @@
 #                        build/deb/ (Documentation/volsnap.rst, "Installing")
 #   make bench           boot a VM and benchmark volsnap against the raw disk and
 #                        dm-snapshot (tests/bench/run; results in bench-out/DATE/)
+#   make bench-restore   boot a VM and time snapctl clone, clone --incremental,
+#                        export + nbdcopy and revert against dd (tests/bench/restore;
+#                        results in bench-out/restore-DATE/)
 #   make soak            boot a VM for 30 minutes of I/O with verification and
 #                        snapshot churn (tests/soak/run; Documentation/soak/DATE-Nmin.md)
 #
@@ -65,7 +68,7 @@ MAN_PAGE := build/man/snapctl.8
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
-.PHONY: all module tools man tests clean test demo check deps bench soak \
+.PHONY: all module tools man tests clean test demo check deps bench bench-restore soak \
 	install uninstall modules_install deb
 
 all: module tools
@@ -156,6 +159,9 @@ check:
 
 bench:
 	tests/bench/run
+
+bench-restore:
+	tests/bench/restore
 
 soak:
 	tests/soak/run
