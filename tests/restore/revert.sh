@@ -31,9 +31,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# sum DEV - sha256 of DEV's first $REGION MiB.
+# sum DEV - md5 of DEV's first $REGION MiB.
 sum() {
-	dd if="$1" bs=1M count="$REGION" iflag=direct status=none | sha256sum | cut -d' ' -f1
+	dd if="$1" bs=1M count="$REGION" iflag=direct status=none | md5sum | cut -d' ' -f1
 }
 
 # scribble MIB_OFFSET MIB - random data, direct.
