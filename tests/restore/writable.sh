@@ -25,7 +25,9 @@ REGION=		# MiB compared: the filesystem's size
 cleanup() {
 	umount "$MO" "$MW" 2> /dev/null
 	quiet_detach "$ORIGIN" "$SCRATCH1"
-	dmsetup remove "$DM" "$SMALL" 2> /dev/null
+	# One at a time: a name already gone stops dmsetup at it.
+	dmsetup remove "$SMALL" 2> /dev/null
+	dmsetup remove "$DM" 2> /dev/null
 	wipe "$STORE"
 	wipe "$ORIGIN"
 }
