@@ -660,13 +660,20 @@ static int snapshot_check(struct volsnap_origin *o)
 /*
  * The instant of @s, with @o's writes held: no write is in flight, new
  * ones wait. The image has the origin's size now (it may have grown or
- * shrunk since the last instant); copies cover what lies below it.
+ * shrunk since the last instant); copies cover what lies below it. An
+ * origin that shrank since is checked against the older images here: the
+ * poll compares the origin with the last instant's size, so after this
+ * one it would never see the shrink.
  */
 static void snapshot_switch(struct volsnap_origin *o,
 			    struct volsnap_snapshot *s, u64 set_id)
 {
-	WRITE_ONCE(o->nr_sectors, bdev_nr_sectors(o->bdev.bdev));
-	set_capacity(s->disk, o->nr_sectors);
+	sector_t size = bdev_nr_sectors(o->bdev.bdev);
+
+	if (size < o->nr_sectors)
+		volsnap_snapshot_shrunk(o, size);
+	WRITE_ONCE(o->nr_sectors, size);
+	set_capacity(s->disk, size);
 	s->epoch = ++o->last_epoch;
 	s->set = set_id;
 	s->created = ktime_get_real_ns();

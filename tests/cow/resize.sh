@@ -7,7 +7,8 @@
 #    it was at its instant, whatever is written there later;
 #  - when the origin shrinks below an image, that snapshot becomes invalid
 #    ("origin shrank") instead of reading past the end; smaller ones stay
-#    exact.
+#    exact; also when it shrinks just as a snapshot is taken (the size
+#    poll sees no change after that instant; the instant must check).
 # shellcheck shell=dash
 . ../lib/common.sh
 . ../lib/snap.sh
@@ -24,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 fresh_start
-tap_plan 16
+tap_plan 20
 
 truncate -s 32M "$IMG"
 LOOP=$(losetup -f)
@@ -71,5 +72,29 @@ is "with reason 'origin shrank'" "$(snap_field "$LOOP" "$id2" reason)" \
 	"origin shrank"
 is "snapshot 1 stays valid" "$(snap_field "$LOOP" "$id1" state)" valid
 check "and exact" $VSDATA verify "$img1" 0 32M 1
+
+# Shrink to 36 MiB while snapshot 4's instant holds the control mutex
+# (debug_drain_delay_ms stretches it), so the 1 s size poll cannot run
+# between the shrink and the instant: the instant itself must notice that
+# snapshot 3 (40 MiB) now reads past the end.
+create_snap "$LOOP"
+id3=$SNAP_ID
+echo 3000 > "$PARAMS/debug_drain_delay_ms"
+snapctl -J create "$LOOP" > /tmp/resize-create.out 2>&1 &
+cpid=$!
+sleep 1
+truncate -s 36M "$IMG"
+losetup -c "$LOOP"
+wait "$cpid"
+rc=$?
+echo 0 > "$PARAMS/debug_drain_delay_ms"
+is "a snapshot taken as the origin shrinks" "$rc" 0
+img4=$(jq -r .device /tmp/resize-create.out)
+is "... has the new size" "$(blockdev --getsize64 "$img4")" $((36 * 1048576))
+sleep 2	# a poll or two
+is "the older, larger snapshot 3 is invalid ('origin shrank')" \
+	"$(snap_field "$LOOP" "$id3" state) $(snap_field "$LOOP" "$id3" reason)" \
+	"invalid origin shrank"
+check "snapshot 1, smaller, is still exact" $VSDATA verify "$img1" 0 32M 1
 check "detach --force" snapctl detach --force "$LOOP"
 tap_done
