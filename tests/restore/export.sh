@@ -41,10 +41,25 @@ start_export() {
 	URI=
 	wait_file_has /tmp/export.out '^exporting ' 60 || {
 		sed 's/^/# stderr: /' /tmp/export.err
+		export_state
 		return 1
 	}
 	URI=$(sed -n 's/^exporting .* at \([^ ,]*\).*/\1/p' /tmp/export.out)
 	[ -n "$URI" ]
+}
+
+# export_state - say where a snapctl export that never got ready is: its
+# state and kernel wait channel, and nbdkit's, to tell a hang in snapctl
+# from a slow server.
+export_state() {
+	for _p in "$EXP" $(pidof nbdkit); do
+		[ -r "/proc/$_p/status" ] || { echo "# pid $_p: gone"; continue; }
+		echo "# pid $_p ($(cat "/proc/$_p/comm")):" \
+			"$(sed -n 's/^State:[[:space:]]*//p' "/proc/$_p/status")," \
+			"wchan $(cat "/proc/$_p/wchan" 2> /dev/null)," \
+			"blocked signals $(sed -n 's/^SigBlk:[[:space:]]*//p' "/proc/$_p/status")"
+		sed 's/^/#   stack: /' "/proc/$_p/stack" 2> /dev/null
+	done
 }
 
 # stop_export SIGNAL - send SIGNAL to the export; RC its exit status.
