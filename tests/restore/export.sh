@@ -1,6 +1,7 @@
 #!/bin/sh
 # snapctl export: a snapshot's image served read-only over NBD (nbdkit),
-# read by standard clients (nbdcopy, nbdinfo) inside the guest.
+# read by standard clients (nbdcopy, nbdinfo, qemu-img, the kernel's NBD
+# device through nbd-client) inside the guest.
 #  - Over a Unix socket, and over TCP on loopback where the kernel has
 #    TCP/IP (not the debug kernel): nbdcopy reads the whole image, which
 #    matches the image device and not the origin, written since.
@@ -29,6 +30,10 @@ cleanup() {
 	[ -n "$EXP" ] && kill "$EXP" 2> /dev/null
 	[ -n "$dm" ] && quiet_detach "$dm"
 	dmsetup remove vs-export 2> /dev/null
+	if [ -d /sys/module/nbd ]; then
+		nbd-client -d /dev/nbd0 > /dev/null 2>&1
+		rmmod nbd
+	fi
 	rm -f "$SOCK" /tmp/export-rebuilt
 }
 trap cleanup EXIT
@@ -88,7 +93,7 @@ put() {
 }
 
 fresh_start
-tap_plan 27
+tap_plan 29
 
 dm=$(dm_create vs-export "0 131072 linear $ORIGIN 0")
 snapctl attach "$dm" --store "$STORE" --chunk-size 64K > /dev/null
@@ -123,6 +128,20 @@ is "nbdinfo --map: one data extent, the whole image" \
 	"$(awk '{ print $1, $2, $3 }' /tmp/export.map)" "0 67108864 0"
 check "the export is read-only" \
 	sh -c "nbdinfo '$URI' | grep -q 'is_read_only: true'"
+# The other standard clients: QEMU's, and the kernel's NBD device.
+qemu-img convert -f raw -O raw "$URI" /tmp/export-qemu 2> /tmp/export-qemu.err
+is "qemu-img convert of the export: B's checksum" \
+	"$(sum /tmp/export-qemu)" "$SUM_B"
+rm -f /tmp/export-qemu
+insmod /lib/modules/nbd.ko nbds_max=1
+if nbd-client -unix "$SOCK" /dev/nbd0 > /tmp/export-nbd.err 2>&1; then
+	is "nbd-client: /dev/nbd0 reads B's checksum" "$(sum /dev/nbd0)" "$SUM_B"
+	nbd-client -d /dev/nbd0 > /dev/null 2>&1
+else
+	sed 's/^/# /' /tmp/export-nbd.err
+	not_ok "nbd-client: /dev/nbd0 reads B's checksum"
+fi
+rmmod nbd
 stop_export INT
 is "SIGINT: exit status 0" "$RC" 0
 check "SIGINT: 'stopped exporting' printed" \

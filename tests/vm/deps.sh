@@ -17,7 +17,7 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   dwarves rsync jq fdisk perl linux-source-6.1
 	   # snapctl export's NBD server and the clients its test reads
 	   # with; copied into the guest with their plugins (vmtest.py)
-	   nbdkit libnbd-bin
+	   nbdkit libnbd-bin qemu-utils nbd-client
 	   gcc-12	# the compiler Debian's 6.1 and 6.12 trees name (CC=gcc-12)
 	   # make deb and its checks: dpkg-buildpackage's implicit build
 	   # dependency, debian/control's, lintian, and dkms to build the

@@ -45,15 +45,16 @@ BOOT_MODULES = [
 ]
 # Modules copied into the guest (with what they need) but loaded by the
 # tests that use them: scsi_debug injects medium errors on reads
-# (fault/origin_read, on kernels whose dm-flakey has no error_reads).
-TEST_MODULES = ["scsi_debug"]
+# (fault/origin_read, on kernels whose dm-flakey has no error_reads); nbd
+# is the client side of restore/export.
+TEST_MODULES = ["scsi_debug", "nbd"]
 
 # User-space programs the tests call, copied with their shared libraries.
 # dd: coreutils' honours O_DIRECT (see tests/lib/common.sh).
 GUEST_TOOLS = ["dd", "fio", "mkfs.ext4", "mke2fs", "e2fsck", "debugfs",
                "mkfs.xfs", "xfs_repair", "xfs_io", "xfs_db", "xfs_mdrestore", "dmsetup", "jq",
                "blockdev", "cmp", "setpriv", "sfdisk", "blkid", "lsblk",
-               "nbdkit", "nbdinfo", "nbdcopy"]
+               "nbdkit", "nbdinfo", "nbdcopy", "qemu-img", "nbd-client"]
 # nbdkit's plugins and filters that snapctl export and its test load (with
 # dlopen, from the plugindir and filterdir of `nbdkit --dump-config`).
 NBDKIT_MODULES = [("plugindir", "file"), ("plugindir", "nbd"),
