@@ -165,67 +165,6 @@ static void busy_reason(const struct snap_ref *ref, char *buf, size_t len)
 	snprintf(buf, len, "in use by another program");
 }
 
-/* Progress on a terminal: bytes of @total done, rate and time left. */
-static void progress(unsigned long long done, unsigned long long total,
-		     const struct timespec *t0, bool last)
-{
-	static time_t shown;
-	struct timespec now;
-	char d[16], t[16], r[16];
-	double s, rate;
-
-	if (!isatty(STDERR_FILENO))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!last && now.tv_sec == shown)
-		return;
-	shown = now.tv_sec;
-	s = (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-	rate = s > 0 ? done / s : 0;
-	format_size_short(done, d, sizeof(d));
-	format_size_short(total, t, sizeof(t));
-	format_size_short((unsigned long long)rate, r, sizeof(r));
-	fprintf(stderr, "\r%s of %s  %3d%%  %s/s  ETA %lds   ", d, t,
-		total ? (int)(100.0 * done / total) : 100, r,
-		rate > 0 ? (long)((total - done) / rate) : 0L);
-	if (last)
-		fputc('\n', stderr);
-}
-
-static int full_pread(int fd, void *buf, size_t len, off_t off)
-{
-	ssize_t n;
-
-	while (len) {
-		n = pread(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -EIO;
-		buf = (char *)buf + n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
-static int full_pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n ? -errno : -EIO;
-		buf = (const char *)buf + n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
 /* The fault point of the tests: a pause after each write, in ms. */
 static unsigned int debug_delay_ms(void)
 {
@@ -243,39 +182,38 @@ static int write_back(int image, int origin, const struct snap_diff *d,
 {
 	size_t step = d->chunk_size > STEP_MAX ? d->chunk_size : STEP_MAX;
 	unsigned int delay = debug_delay_ms();
-	unsigned long long done = 0, off, end, n;
+	unsigned long long off, end, n;
 	void *a = NULL, *b = NULL;
-	struct timespec t0;
+	struct progress pr;
 	size_t i;
 	int ret = 0;
 
 	if (posix_memalign(&a, 4096, step) || posix_memalign(&b, 4096, step))
 		oom();
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	progress_start(&pr, "revert", d->total);
 	*written = 0;
 	for (i = 0; i < d->nr && !ret; i++) {
 		end = d->ext[i].offset + d->ext[i].length;
 		for (off = d->ext[i].offset; off < end && !ret; off += n) {
 			n = end - off < step ? end - off : step;
 			*where = "image";
-			ret = full_pread(image, a, n, off);
+			ret = read_full(image, a, n, off);
 			if (ret)
 				break;
 			*where = "origin";
-			ret = full_pread(origin, b, n, off);
+			ret = read_full(origin, b, n, off);
 			if (ret || !memcmp(a, b, n))
 				goto next;
-			ret = full_pwrite(origin, a, n, off);
+			ret = write_full(origin, a, n, off);
 			*written += n;
 			if (delay)
 				usleep(delay * 1000);
 next:
-			done += n;
-			progress(done, d->total, &t0, false);
+			progress_add(&pr, n);
 		}
 	}
+	progress_end(&pr);
 	if (!ret) {
-		progress(done, d->total, &t0, true);
 		*where = "origin";
 		if (fsync(origin))
 			ret = -errno;

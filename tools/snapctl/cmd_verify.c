@@ -88,14 +88,6 @@ struct result {
 	bool dirty_log;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool fstype_in(const char *type, const char *list)
 {
 	size_t len = strlen(type);

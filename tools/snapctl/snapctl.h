@@ -118,6 +118,22 @@ void format_size(unsigned long long bytes, char *buf, size_t len);
 void format_size_short(unsigned long long bytes, char *buf, size_t len);
 void format_time(unsigned long long ns, bool utc, char *buf, size_t len);
 
+/* Bytes done, rate and ETA on standard error while it is a terminal. */
+struct progress {
+	bool on;
+	const char *what;
+	unsigned long long total, done;
+	double t0, last;
+};
+
+double now(void);
+void progress_start(struct progress *p, const char *what,
+		    unsigned long long total);
+void progress_add(struct progress *p, unsigned long long bytes);
+void progress_end(struct progress *p);
+int read_full(int fd, void *buf, size_t len, off_t off);
+int write_full(int fd, const void *buf, size_t len, off_t off);
+
 /* ctl.c: the control device */
 
 /* Why a command failed with an errno, as the user should read it. */

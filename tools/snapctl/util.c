@@ -4,9 +4,13 @@
  *
  * Device names come from libblkid (device number to /dev name, filesystem
  * type) and libmount (mount points); nothing here parses /proc by hand.
+ * Also the progress line and the whole-buffer reads and writes of the
+ * commands that copy data (clone, revert).
  */
+#define _GNU_SOURCE	/* O_DIRECT */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <blkid.h>
 #include <libmount.h>
@@ -296,4 +301,112 @@ void format_size_short(unsigned long long bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu.%llu%c", whole, frac, letters[exp]);
 	else
 		snprintf(buf, len, "%llu%c", whole, letters[exp]);
+}
+
+/* Seconds on the monotonic clock. */
+double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Start a progress line for @total bytes of @what, shown on a terminal. */
+void progress_start(struct progress *p, const char *what,
+			   unsigned long long total)
+{
+	p->on = isatty(STDERR_FILENO);
+	p->what = what;
+	p->total = total;
+	p->done = 0;
+	p->t0 = now();
+	p->last = 0;
+}
+
+/* Print the line again, at most 4 times a second. */
+static void progress_show(struct progress *p)
+{
+	char done[32], total[32], rate[32], eta[32] = "";
+	double t = now(), secs = t - p->t0, r;
+	unsigned long long left;
+
+	if (!p->on || t - p->last < 0.25)
+		return;
+	p->last = t;
+	r = secs > 0 ? p->done / secs : 0;
+	format_size(p->done, done, sizeof(done));
+	format_size(p->total, total, sizeof(total));
+	format_size((unsigned long long)r, rate, sizeof(rate));
+	if (r >= 1 && p->done < p->total) {
+		left = (p->total - p->done) / r;
+		snprintf(eta, sizeof(eta), ", ETA %llu:%02llu:%02llu",
+			 left / 3600, left / 60 % 60, left % 60);
+	}
+	fprintf(stderr, "\r\033[K%s: %s of %s (%llu%%), %s/s%s", p->what, done,
+		total, p->total ? p->done * 100 / p->total : 100, rate, eta);
+}
+
+/* Count @bytes more done; show the line. */
+void progress_add(struct progress *p, unsigned long long bytes)
+{
+	p->done += bytes;
+	progress_show(p);
+}
+
+/* Clear the line. */
+void progress_end(struct progress *p)
+{
+	if (p->on)
+		fputs("\r\033[K", stderr);
+}
+
+/* pread @len bytes at @off, all of them: 0 or -errno (-EIO at the end). */
+int read_full(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	while (len) {
+		n = pread(fd, buf, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -EIO;
+		buf = (char *)buf + n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * pwrite all of @len bytes at @off: 0 or -errno. When O_DIRECT refuses the
+ * alignment (EINVAL), the rest goes through the page cache.
+ */
+int write_full(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+	int fl;
+
+	while (len) {
+		n = pwrite(fd, buf, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EINVAL) {
+			fl = fcntl(fd, F_GETFL);
+			if (fl >= 0 && (fl & O_DIRECT) &&
+			    !fcntl(fd, F_SETFL, fl & ~O_DIRECT))
+				continue;
+		}
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ENOSPC;
+		buf = (const char *)buf + n;
+		len -= n;
+		off += n;
+	}
+	return 0;
 }
