@@ -125,8 +125,9 @@ umount "$MNT"
 create_snap "$ORIGIN" && F=$SNAP_DEV
 sum_f=$(sum "$F")
 
-# Killed halfway: 200 ms after each MiB written.
-SNAPCTL_DEBUG_REVERT_DELAY_MS=200 snapctl revert "$E" > /dev/null 2>&1 &
+# Killed halfway: a pause of 1 s after each MiB written (4 pieces at a
+# time), so about 7 s for the whole revert.
+SNAPCTL_DEBUG_REVERT_DELAY_MS=1000 snapctl revert "$E" > /dev/null 2>&1 &
 pid=$!
 i=0
 while [ "$(reverting)" != "$E_ID" ] && [ $i -lt 100 ]; do

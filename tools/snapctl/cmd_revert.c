@@ -6,7 +6,8 @@
  * program, no snapshot or freeze until the revert ends. Then the chunks
  * written since the snapshot (VOLSNAP_IOC_DIFF up to now) are read from the
  * image and from the origin, and those that differ are written to the
- * origin device, where copy-on-write keeps every other snapshot exact.
+ * origin device, where copy-on-write keeps every other snapshot exact;
+ * a few pieces at a time, each in its own thread.
  * Killed halfway, the claim stays: running revert again finishes the job.
  */
 #define _GNU_SOURCE	/* O_DIRECT */
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,53 +176,153 @@ static unsigned int debug_delay_ms(void)
 }
 
 /*
- * Write back what differs in @d's extents from @image to @origin. Returns
- * 0 or -errno; *@where names the device that failed.
+ * Pieces compared and written at once: each waits on reads and a write
+ * (which copies for the newer snapshots), so several keep the devices busy.
+ */
+#define REVERT_THREADS	4
+
+/**
+ * struct revert_job - the write-back, shared by its threads
+ * @image: the image, read.
+ * @origin: the origin, read and written.
+ * @d: the extents to compare.
+ * @step: the largest piece.
+ * @delay: the fault point's pause after each write, in ms.
+ * @lock: protects everything below.
+ * @ext: the extent the next piece comes from.
+ * @off: the next piece's offset.
+ * @written: bytes written so far.
+ * @pr: the progress line.
+ * @ret: the first error, or 0.
+ * @where: which device the first error came from.
+ */
+struct revert_job {
+	int image, origin;
+	const struct snap_diff *d;
+	size_t step;
+	unsigned int delay;
+	pthread_mutex_t lock;
+	size_t ext;
+	unsigned long long off;
+	unsigned long long written;
+	struct progress pr;
+	int ret;
+	const char *where;
+};
+
+/* The next piece into *@off and *@n; false when none is left. Locked. */
+static bool next_piece(struct revert_job *j, unsigned long long *off,
+		       unsigned long long *n)
+{
+	const struct byte_extent *e;
+	unsigned long long end;
+
+	while (j->ext < j->d->nr) {
+		e = &j->d->ext[j->ext];
+		end = e->offset + e->length;
+		if (j->off < end) {
+			*off = j->off;
+			*n = end - j->off < j->step ? end - j->off : j->step;
+			j->off += *n;
+			return true;
+		}
+		if (++j->ext < j->d->nr)
+			j->off = j->d->ext[j->ext].offset;
+	}
+	return false;
+}
+
+/* Compare and write pieces until none is left or one fails. */
+static void *revert_worker(void *arg)
+{
+	struct revert_job *j = arg;
+	unsigned long long off, n;
+	void *a = NULL, *b = NULL;
+	const char *where;
+	bool wrote;
+	int ret;
+
+	if (posix_memalign(&a, 4096, j->step) ||
+	    posix_memalign(&b, 4096, j->step))
+		oom();
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		if (j->ret || !next_piece(j, &off, &n)) {
+			pthread_mutex_unlock(&j->lock);
+			break;
+		}
+		pthread_mutex_unlock(&j->lock);
+
+		wrote = false;
+		where = "image";
+		ret = read_full(j->image, a, n, off);
+		if (!ret) {
+			where = "origin";
+			ret = read_full(j->origin, b, n, off);
+		}
+		if (!ret && memcmp(a, b, n)) {
+			ret = write_full(j->origin, a, n, off);
+			wrote = true;
+			if (j->delay)
+				usleep(j->delay * 1000);
+		}
+
+		pthread_mutex_lock(&j->lock);
+		if (ret && !j->ret) {
+			j->ret = ret;
+			j->where = where;
+		}
+		if (wrote && !ret)
+			j->written += n;
+		progress_add(&j->pr, n);
+		pthread_mutex_unlock(&j->lock);
+	}
+	free(a);
+	free(b);
+	return NULL;
+}
+
+/*
+ * Write back what differs in @d's extents from @image to @origin, with up
+ * to REVERT_THREADS pieces in flight. Returns 0 or -errno; *@where names
+ * the device that failed.
  */
 static int write_back(int image, int origin, const struct snap_diff *d,
 		      unsigned long long *written, const char **where)
 {
-	size_t step = d->chunk_size > STEP_MAX ? d->chunk_size : STEP_MAX;
-	unsigned int delay = debug_delay_ms();
-	unsigned long long off, end, n;
-	void *a = NULL, *b = NULL;
-	struct progress pr;
-	size_t i;
-	int ret = 0;
+	struct revert_job j = {
+		.image = image,
+		.origin = origin,
+		.d = d,
+		.step = d->chunk_size > STEP_MAX ? d->chunk_size : STEP_MAX,
+		.delay = debug_delay_ms(),
+		.off = d->nr ? d->ext[0].offset : 0,
+		.where = "origin",
+	};
+	pthread_t th[REVERT_THREADS - 1];
+	int i, started = 0;
 
-	if (posix_memalign(&a, 4096, step) || posix_memalign(&b, 4096, step))
-		oom();
-	progress_start(&pr, "revert", d->total);
-	*written = 0;
-	for (i = 0; i < d->nr && !ret; i++) {
-		end = d->ext[i].offset + d->ext[i].length;
-		for (off = d->ext[i].offset; off < end && !ret; off += n) {
-			n = end - off < step ? end - off : step;
-			*where = "image";
-			ret = read_full(image, a, n, off);
-			if (ret)
-				break;
-			*where = "origin";
-			ret = read_full(origin, b, n, off);
-			if (ret || !memcmp(a, b, n))
-				goto next;
-			ret = write_full(origin, a, n, off);
-			*written += n;
-			if (delay)
-				usleep(delay * 1000);
-next:
-			progress_add(&pr, n);
-		}
+	pthread_mutex_init(&j.lock, NULL);
+	progress_start(&j.pr, "revert", d->total);
+	/* Fewer threads if some cannot start: this one works as well. */
+	for (i = 0; i < REVERT_THREADS - 1; i++) {
+		if (pthread_create(&th[i], NULL, revert_worker, &j))
+			break;
+		started++;
 	}
-	progress_end(&pr);
-	if (!ret) {
+	revert_worker(&j);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	progress_end(&j.pr);
+	pthread_mutex_destroy(&j.lock);
+
+	*written = j.written;
+	*where = j.where;
+	if (!j.ret && fsync(origin)) {
+		j.ret = -errno;
 		*where = "origin";
-		if (fsync(origin))
-			ret = -errno;
 	}
-	free(a);
-	free(b);
-	return ret;
+	return j.ret;
 }
 
 static int do_revert(const struct command *cmd, int argc, char **argv)
