@@ -39,6 +39,7 @@ JOBS=${VOLSNAP_JOBS:-2}
 ROOT=$VOLSNAP_CACHE/debug-kernel
 
 [ -f "$FRAGMENT" ] || die "missing $FRAGMENT"
+cache_lock debug-kernel
 command -v gcc > /dev/null || die "gcc not found"
 
 frag_hash=$(sha256sum < "$FRAGMENT" | cut -c1-16)

@@ -26,6 +26,7 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   build-essential debhelper dh-dkms lintian dkms)
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages)"
+cache_lock deps
 
 missing=()
 for p in "${HOST_PKGS[@]}"; do

@@ -9,6 +9,18 @@ mkdir -p "$VOLSNAP_CACHE"
 die() { echo "${0##*/}: $*" >&2; exit 1; }
 log() { echo "${0##*/}: $*" >&2; }
 
+# cache_lock NAME - hold an exclusive lock on the cache's NAME until this
+# script exits: two test runs started at once (two checkouts, two
+# helpers) would otherwise unpack the same kernel into the same directory
+# together and leave it broken. The second waits, then finds it done.
+cache_lock() {
+	local fd
+	exec {fd}> "$VOLSNAP_CACHE/.$1.lock"
+	flock -n "$fd" && return
+	log "waiting for another run to finish with the cache ($1)"
+	flock "$fd"
+}
+
 # debian_sources_file - the system's deb822 Debian sources file
 debian_sources_file() {
 	local f
