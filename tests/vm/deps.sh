@@ -23,7 +23,10 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   # dependency, debian/control's, lintian, and dkms to build the
 	   # packaged module against the cached trees. dkms only recommends
 	   # linux-headers-amd64; the check below keeps it that way.
-	   build-essential debhelper dh-dkms lintian dkms)
+	   build-essential debhelper dh-dkms lintian dkms
+	   # the libraries of the PostgreSQL unpacked for the guest below
+	   # (vmtest.py copies a program with what ldd finds on the host)
+	   libpq5 libicu72 libxml2)
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages)"
 cache_lock deps
@@ -153,8 +156,9 @@ cached_headers() {
 # Programs only the guest runs, unpacked into the cache rather than
 # installed: mdadm's package would set up array monitoring on the host,
 # udev's would start a device manager on it (the guest runs udevd for the
-# udev rule's test, control/names).
-GUEST_PKGS=(mdadm udev)
+# udev rule's test, control/names), PostgreSQL's would start a server on it
+# (the guest runs one for the PostgreSQL writer's test, writers/postgresql).
+GUEST_PKGS=(mdadm udev postgresql-15 postgresql-client-15)
 groot=$VOLSNAP_CACHE/guest-tools
 if [ "$(cat "$groot/done" 2>/dev/null)" != "${GUEST_PKGS[*]}" ]; then
 	apt_update

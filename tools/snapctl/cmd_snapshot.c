@@ -185,6 +185,7 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 	struct volsnap_create cr = { 0 };
 	struct writers w = { .dir = WRITERS_DIR };
 	unsigned long long prepare_s = WRITER_TIMEOUT_S;
+	bool no_writers = false;
 	char why[128];
 	const char *origin;
 	int c, fd, ret;
@@ -206,7 +207,7 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 			w.explicit = true;
 			break;
 		case 'N':
-			w.dir = NULL;
+			no_writers = true;
 			break;
 		case 'P':
 			if (parse_seconds(optarg, &prepare_s))
@@ -217,6 +218,8 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 	}
 	if (cmd_nargs(cmd, argc, argv, 1, INT_MAX))
 		return EXIT_USAGE;
+	if (no_writers)
+		w.dir = NULL;
 	/* Writers belong to a freeze snapctl makes; --frozen's is the user's. */
 	if (cr.flags & VOLSNAP_CREATE_FROZEN)
 		w.dir = NULL;

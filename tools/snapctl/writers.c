@@ -516,7 +516,7 @@ static int do_backup_complete(const struct command *cmd, int argc, char **argv)
 	unsigned long long set = 0, timeout = WRITER_TIMEOUT_S;
 	struct bc_member *m;
 	unsigned int *images;
-	bool copy = false;
+	bool copy = false, no_writers = false;
 	const char *arg;
 	long image = -1;
 	char *end;
@@ -533,7 +533,7 @@ static int do_backup_complete(const struct command *cmd, int argc, char **argv)
 			w.explicit = true;
 			break;
 		case 'N':
-			w.dir = NULL;
+			no_writers = true;
 			break;
 		case 't':
 			if (parse_seconds(optarg, &timeout))
@@ -543,6 +543,8 @@ static int do_backup_complete(const struct command *cmd, int argc, char **argv)
 	}
 	if (cmd_nargs(cmd, argc, argv, 1, 1))
 		return EXIT_USAGE;
+	if (no_writers)
+		w.dir = NULL;
 	arg = argv[optind];
 	if (isdigit((unsigned char)arg[0])) {
 		errno = 0;
