@@ -156,9 +156,8 @@ cached_headers() {
 # Programs only the guest runs, unpacked into the cache rather than
 # installed: mdadm's package would set up array monitoring on the host,
 # udev's would start a device manager on it (the guest runs udevd for the
-# udev rule's test, control/names), PostgreSQL's would start a server on it
-# (the guest runs one for the PostgreSQL writer's test, writers/postgresql).
-GUEST_PKGS=(mdadm udev postgresql-15 postgresql-client-15)
+# udev rule's test, control/names).
+GUEST_PKGS=(mdadm udev)
 groot=$VOLSNAP_CACHE/guest-tools
 if [ "$(cat "$groot/done" 2>/dev/null)" != "${GUEST_PKGS[*]}" ]; then
 	apt_update
@@ -172,6 +171,25 @@ if [ "$(cat "$groot/done" 2>/dev/null)" != "${GUEST_PKGS[*]}" ]; then
 	done
 	rm -rf "$groot/debs"
 	echo "${GUEST_PKGS[*]}" > "$groot/done"
+fi
+
+# PostgreSQL for the PostgreSQL writer's test (writers/postgresql), in a
+# directory of its own: installed, its package would start a server on
+# the host.
+PG_PKGS=(postgresql-15 postgresql-client-15)
+pgroot=$VOLSNAP_CACHE/guest-postgresql
+if [ "$(cat "$pgroot/done" 2>/dev/null)" != "${PG_PKGS[*]}" ]; then
+	apt_update
+	log "unpacking ${PG_PKGS[*]} into $pgroot/root"
+	rm -rf "$pgroot"
+	mkdir -p "$pgroot/debs"
+	(cd "$pgroot/debs" && apt-get download -q -o APT::Sandbox::User=root \
+		"${PG_PKGS[@]}" >&2)
+	for p in "$pgroot"/debs/*.deb; do
+		dpkg-deb -x "$p" "$pgroot/root"
+	done
+	rm -rf "$pgroot/debs"
+	echo "${PG_PKGS[*]}" > "$pgroot/done"
 fi
 
 for suite in bookworm bookworm-backports; do

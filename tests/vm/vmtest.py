@@ -62,9 +62,9 @@ NBDKIT_MODULES = [("plugindir", "file"), ("plugindir", "nbd"),
 # Programs only the guest runs: unpacked into CACHE/guest-tools/root by
 # tests/vm/deps.sh, never installed on the host. (path there, path in guest)
 GUEST_ONLY_TOOLS = [("sbin/mdadm", "/sbin/mdadm"), ("bin/udevadm", "/bin/udevadm")]
-# PostgreSQL 15 (server, psql, pgbench, pg_amcheck), unpacked there too by
-# deps.sh: only into the boots that run a test named here (about 80 MB with
-# the libraries, ICU's data among them).
+# PostgreSQL 15 (server, psql, pgbench, pg_amcheck), unpacked into
+# CACHE/guest-postgresql/root by deps.sh: only into the boots that run a
+# test named here (about 80 MB with the libraries, ICU's data among them).
 PG_TESTS = ["writers/postgresql"]
 PG_ROOT = "usr/lib/postgresql/15"
 PG_SHARE = "usr/share/postgresql/15"
@@ -199,7 +199,7 @@ def copy_postgresql(root):
     """PostgreSQL's programs, modules and data files from the unpacked
     packages, at their Debian paths, with what they need (time zones for
     initdb's default, UTC)."""
-    groot = os.path.join(CACHE, "guest-tools", "root")
+    groot = os.path.join(CACHE, "guest-postgresql", "root")
     if not os.path.isdir(os.path.join(groot, PG_ROOT)):
         return  # the test reports it as skipped
     for sub in ("bin", "lib"):
@@ -888,7 +888,8 @@ def main():
     try:
         kernels = [Kernel(n) for n in args.kernels.split(",") if n]
         if not all(os.path.exists(os.path.join(CACHE, "guest-tools", "root", rel))
-                   for rel, _ in GUEST_ONLY_TOOLS):
+                   for rel, _ in GUEST_ONLY_TOOLS) or \
+                not os.path.isdir(os.path.join(CACHE, "guest-postgresql", "root", PG_ROOT)):
             run([os.path.join(VM, "deps.sh")], stdout=subprocess.DEVNULL)
         if not args.no_build:
             build(kernels)

@@ -44,7 +44,7 @@ writer() {
 n=${0##*/}; e=$1; d=/tmp/wr
 echo "$n $e" >> $d/log
 env | grep '^VOLSNAP_' | sort > "$d/env.$n.$e"
-if [ "$e" = freeze ]; then
+if [ "$e" = freeze ] && [ -f "$d/status.$n" ]; then
 	snapctl -J status "${VOLSNAP_DEVICES%% *}" | jq -r '.origins[0].frozen' > "$d/frozen.$n"
 fi
 [ -f "$d/sleep.$n.$e" ] && sleep "$(cat "$d/sleep.$n.$e")"
@@ -74,6 +74,14 @@ envof() {
 	sed -n "s/^$3=//p" "$D/env.$1.$2"
 }
 
+# sleeping CMDLINE - a process runs CMDLINE (arguments joined by spaces).
+sleeping() {
+	for _p in /proc/[0-9]*; do
+		[ "$(tr '\0' ' ' < "$_p/cmdline" 2> /dev/null)" = "$1 " ] && return 0
+	done
+	return 1
+}
+
 # writable DIR - a file can be created and synced in DIR.
 writable() {
 	echo x > "$1/w.$$" && sync && rm "$1/w.$$"
@@ -100,6 +108,7 @@ chmod 644 "$W/60-c"
 # 1. one origin: order, environment, freeze inside the hold
 reset
 echo 1 > "$D/sleep.10-a.freeze"
+touch "$D/status.10-a"
 if create_snap "$A" --writers "$W"; then
 	ok "create with writers"
 else
@@ -170,8 +179,8 @@ is "abort only to the writer that got prepare" "$(log)" "10-a prepare,10-a abort
 
 # 5. freeze past the hold limit: no snapshot, thawed, writable
 reset
-echo 1500 > "$PARAMS/hold_limit_ms"
-echo 5 > "$D/sleep.20-b.freeze"
+echo 4000 > "$PARAMS/hold_limit_ms"
+echo 30 > "$D/sleep.20-b.freeze"
 expect_fail "freeze past the hold limit fails create" 1 \
 	snapctl create "$A" --writers "$W"
 echo 10000 > "$PARAMS/hold_limit_ms"
@@ -211,7 +220,7 @@ if wait_gone "$SNAPPID" 5; then
 else
 	not_ok "SIGINT: create did not end within 5 s"
 fi
-if pgrep -f "sleep 60" > /dev/null; then
+if sleeping "sleep 60"; then
 	not_ok "the interrupted writer was killed"
 else
 	ok "the interrupted writer was killed"
