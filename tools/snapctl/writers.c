@@ -239,14 +239,16 @@ static void __noreturn exec_writer(const char *path, const char *event, int out)
  * @i: which.
  * @event: the event, its argument.
  * @timeout_ms: how long it may take.
+ * @limit_ms: the time limit, for the message (@timeout_ms is what is left
+ *	of it when writers share it).
  * @what: the time limit's name, for the message.
  * @interruptible: a signal to snapctl ends it (not during cleanup).
  *
  * Return: 0 when it exited 0, else -1 after naming it and saying why.
  */
 static int writer_run(const struct writers *w, unsigned int i, const char *event,
-		      unsigned long long timeout_ms, const char *what,
-		      bool interruptible)
+		      unsigned long long timeout_ms, unsigned long long limit_ms,
+		      const char *what, bool interruptible)
 {
 	const char *name = w->names[i];
 	unsigned long long deadline = now_ms() + timeout_ms;
@@ -307,7 +309,7 @@ static int writer_run(const struct writers *w, unsigned int i, const char *event
 
 	if (timed_out) {
 		errx_errno(0, "writer %s: %s did not return within %s (%llu ms): killed",
-			   name, event, what, timeout_ms);
+			   name, event, what, limit_ms);
 		return -1;
 	}
 	if (stopped) {
@@ -363,7 +365,7 @@ int writers_run(const struct writers *w, const char *event, unsigned int count,
 
 			left = deadline > now ? deadline - now : 0;
 		}
-		if (writer_run(w, i, event, left, what, stop)) {
+		if (writer_run(w, i, event, left, timeout_ms, what, stop)) {
 			if (stop)
 				return -(int)(i + 1) - 1;
 			failed = true;
