@@ -29,8 +29,9 @@ PGUID=70
 LOAD=
 IMG=
 
+# util-linux's setpriv: busybox sh runs its own applet before PATH.
 as_pg() {
-	setpriv --reuid=$PGUID --regid=$PGUID --clear-groups "$@"
+	/usr/bin/setpriv --reuid=$PGUID --regid=$PGUID --clear-groups "$@"
 }
 
 # shellcheck disable=SC2317  # called by the EXIT trap
