@@ -47,31 +47,37 @@
 #define HOLD_LIMIT_PARAM	"/sys/module/volsnap/parameters/hold_limit_ms"
 #define HOLD_LIMIT_DEFAULT_MS	10000
 
-/* Set by SIGINT, SIGTERM and SIGHUP while writers may run. */
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
+/* SIGINT, SIGTERM and SIGHUP: blocked while writers may run, and taken. */
+static sigset_t stop_signals;
+static int interrupted;		/* the first one taken, or 0 */
 
 /**
  * writers_catch_signals() - from now on SIGINT, SIGTERM and SIGHUP end the
  * running writer and start the cleanup (abort) instead of killing snapctl
+ *
+ * They are blocked, and taken by check_signals() between the steps and
+ * while a writer runs.
  */
-void writers_catch_signals(void)
+static void writers_catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);	/* no SA_RESTART: poll() returns */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 }
 
-/** writers_interrupted() - the signal that interrupted us, or 0 */
-int writers_interrupted(void)
+/* Take a pending stop signal, if any. Return: whether one came. */
+static bool check_signals(void)
 {
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	if (!interrupted && !sigisemptyset(&stop_signals)) {
+		sig = sigtimedwait(&stop_signals, NULL, &now);
+		if (sig > 0)
+			interrupted = sig;
+	}
 	return interrupted;
 }
 
@@ -296,7 +302,7 @@ static int writer_run(const struct writers *w, unsigned int i, const char *event
 			timed_out = true;
 			kill(-pid, SIGKILL);
 		}
-		if (interruptible && interrupted && !stopped && !timed_out) {
+		if (interruptible && check_signals() && !stopped && !timed_out) {
 			stopped = true;
 			kill(-pid, SIGKILL);
 		}
@@ -354,7 +360,7 @@ int writers_run(const struct writers *w, const char *event, unsigned int count,
 	bool failed = false;
 
 	for (i = 0; i < count && i < w->n; i++) {
-		if (stop && interrupted) {
+		if (stop && check_signals()) {
 			errx_errno(0, "interrupted by signal %d before writer %s: %s",
 				   (int)interrupted, w->names[i], event);
 			return -(int)i - 1;
@@ -732,7 +738,7 @@ int create_with_writers(const struct writers *w, const dev_t *devs,
 	got = writers_run(w, "freeze", w->n, limit,
 			  "the hold limit (module parameter hold_limit_ms)", true, true);
 	frozen = got < 0 ? -got - 1 : got;
-	if (got < 0 || interrupted)
+	if (got < 0 || check_signals())
 		goto thaw;
 
 	for (i = 0; i < n; i++) {
@@ -772,7 +778,7 @@ thaw:
 	}
 	got = writers_run(w, "thaw", frozen, prepare_ms,
 			  "the time limit (--prepare-timeout)", false, false);
-	ok = made && got >= 0 && !interrupted;
+	ok = made && got >= 0 && !check_signals();
 	if (made && !ok) {
 		undo_create(fd, devs, m, n);
 		writers_env_images(NULL, 0, 0);
