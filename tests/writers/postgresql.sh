@@ -63,7 +63,7 @@ mount "$A" "$M"
 mkdir "$M/data"
 chown $PGUID:$PGUID "$M/data" "$S"
 chmod 700 "$M/data"
-if as_pg "$PGBIN/initdb" -D "$M/data" -A trust -U postgres --no-locale \
+if as_pg "$PGBIN/initdb" -D "$M/data" -A trust -U postgres --no-locale --no-sync \
 	-E UTF8 > /tmp/initdb.log 2>&1; then
 	ok "initdb on the origin"
 else
