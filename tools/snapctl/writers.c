@@ -185,7 +185,11 @@ unsigned long writers_hold_limit_ms(void)
 	return ms;
 }
 
-/* Pass @len bytes of @name's output on, line by line, with its name. */
+/*
+ * Pass the whole lines of @name's output in @buf (@fill bytes) on, each
+ * prefixed with its name; @last: the rest too. What is left moves to the
+ * start of @buf.
+ */
 static void forward(const char *name, char *buf, size_t *fill, bool last)
 {
 	char *nl, *p = buf;
