@@ -6,7 +6,8 @@
 # backup; its label and WAL go to the writer's state directory. The image,
 # made writable, with the label and WAL put in place, must start as a
 # second server, recover through the label (backup_label.old afterwards),
-# show count(t) = c.n, and pass pg_amcheck. backup-complete prints the
+# show count(t) = c.n, and pass pg_amcheck. A writer failing at freeze
+# after it makes it end the backup (abort). backup-complete prints the
 # label's place, and runs the archive cleanup command for a full backup
 # only. Skipped only when the PostgreSQL programs are not in the guest
 # (tests/vm/deps.sh unpacks them, vmtest.py copies them in).
@@ -51,7 +52,7 @@ sql() {	# PORT SQL
 }
 
 fresh_start
-tap_plan 12
+tap_plan 14
 
 grep -q '^postgres:' /etc/passwd ||
 	echo "postgres:x:$PGUID:$PGUID:PostgreSQL:/tmp:/bin/sh" >> /etc/passwd
@@ -90,6 +91,37 @@ sql 5432 "CREATE TABLE t (id bigserial PRIMARY KEY, v int, pad text);
 	  CREATE INDEX ON t (v);
 	  CREATE TABLE c (n bigint);
 	  INSERT INTO c VALUES (0);"
+cat > /tmp/pg-writer.conf <<EOC
+PGHOST=$S
+PGPORT=5432
+PGUSER=postgres
+PGDATABASE=postgres
+VOLSNAP_PG_BINDIR=$PGBIN
+VOLSNAP_PG_STATE=/tmp/pg-state
+VOLSNAP_PG_RUNDIR=/tmp/pg-run
+VOLSNAP_PG_ARCHIVE_CLEANUP="echo cleanup-up-to"
+EOC
+export VOLSNAP_PG_CONF=/tmp/pg-writer.conf
+ln -sf /usr/lib/volsnap/writers/50-postgresql "$WD/"
+
+# A writer after it that fails at freeze: abort ends the backup.
+# shellcheck disable=SC2016  # the writer's $1
+printf '#!/bin/sh\n[ "$1" != freeze ] || [ ! -f /tmp/pg-fail ]\n' > "$WD/60-fail"
+chmod 755 "$WD/60-fail"
+touch /tmp/pg-fail
+expect_fail "a failing freeze after the PostgreSQL writer fails create" 1 \
+	snapctl create "$A" --writers "$WD"
+rm /tmp/pg-fail
+sessions=$(sql 5432 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+if grep -q "50-postgresql: backup aborted" /tmp/check.out && [ "$sessions" = 1 ] &&
+   [ -z "$(ls /tmp/pg-run)" ] && [ -z "$(ls /tmp/pg-state 2> /dev/null)" ]; then
+	ok "abort: the backup session ended, nothing kept"
+else
+	not_ok "abort: the backup session ended, nothing kept ($sessions sessions)"
+	sed 's/^/# /' /tmp/check.out
+	find /tmp/pg-run /tmp/pg-state | sed 's/^/# /'
+fi
+
 cat > /tmp/pg-load.sql <<'EOS'
 BEGIN;
 INSERT INTO t (v, pad) VALUES ((random() * 1000)::int, repeat('x', 200));
@@ -101,17 +133,6 @@ EOS
 LOAD=$!
 sleep 3
 
-cat > /tmp/pg-writer.conf <<EOC
-PGHOST=$S
-PGPORT=5432
-PGUSER=postgres
-PGDATABASE=postgres
-VOLSNAP_PG_BINDIR=$PGBIN
-VOLSNAP_PG_STATE=/tmp/pg-state
-VOLSNAP_PG_ARCHIVE_CLEANUP="echo cleanup-up-to"
-EOC
-export VOLSNAP_PG_CONF=/tmp/pg-writer.conf
-ln -sf /usr/lib/volsnap/writers/50-postgresql "$WD/"
 if snapctl -J create "$A" --writers "$WD" > /tmp/pg-create.json 2> /tmp/pg-create.err; then
 	ok "create under load with the PostgreSQL writer"
 else
