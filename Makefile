@@ -8,7 +8,8 @@
 #   make test            the whole suite in QEMU on 6.1, 6.12 and the debug kernel
 #   make demo            boot a VM and show volsnap at work
 #   make check           static checks (W=1, sparse, checkpatch, kernel-doc, ...)
-#   make install         snapctl, its man page, bash completion and udev rule, the UAPI header
+#   make install         snapctl, its man page, bash completion and udev rule, the UAPI header,
+#                        the writers (tools/writers, to enable in /etc/volsnap/writers.d)
 #                        (PREFIX=/usr/local, DESTDIR=; Documentation/volsnap.rst,
 #                        "Installing"); make uninstall removes them
 #   make modules_install the module, through Kbuild (KVER=/KDIR= as above,
@@ -62,6 +63,8 @@ MANDIR ?= $(DATADIR)/man
 INCLUDEDIR ?= $(PREFIX)/include
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+WRITERSDIR ?= $(PREFIX)/lib/volsnap/writers
+WRITERS := $(wildcard tools/writers/*)
 INSTALL ?= install
 MAN_PAGE := build/man/snapctl.8
 
@@ -114,11 +117,15 @@ install: tools man
 	$(INSTALL) -D -m 644 uapi/linux/volsnap.h $(DESTDIR)$(INCLUDEDIR)/linux/volsnap.h
 	$(INSTALL) -D -m 644 tools/snapctl/snapctl.bash-completion $(DESTDIR)$(BASHCOMPDIR)/snapctl
 	$(INSTALL) -D -m 644 tools/udev/60-volsnap.rules $(DESTDIR)$(UDEVRULESDIR)/60-volsnap.rules
+	$(INSTALL) -d $(DESTDIR)$(WRITERSDIR)
+	$(INSTALL) -m 755 $(WRITERS) $(DESTDIR)$(WRITERSDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/snapctl $(DESTDIR)$(MANDIR)/man8/snapctl.8 \
 		$(DESTDIR)$(INCLUDEDIR)/linux/volsnap.h $(DESTDIR)$(BASHCOMPDIR)/snapctl \
-		$(DESTDIR)$(UDEVRULESDIR)/60-volsnap.rules
+		$(DESTDIR)$(UDEVRULESDIR)/60-volsnap.rules \
+		$(addprefix $(DESTDIR)$(WRITERSDIR)/,$(notdir $(WRITERS)))
+	-rmdir $(DESTDIR)$(WRITERSDIR) $(DESTDIR)$(dir $(WRITERSDIR)) 2> /dev/null
 
 # dpkg-buildpackage writes beside the source tree and cleans it: it works
 # on a copy (the files git knows, committed or not, or all but build/ outside

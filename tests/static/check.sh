@@ -198,7 +198,7 @@ for kver in "${kvers[@]}"; do
 	run "dkms build of volsnap-dkms for $kver: vermagic matches" dkms_check "$kver"
 done
 
-mapfile -t scripts < <(git ls-files '*.sh' '*.bash-completion' tests/run tests/demo .ci/run 2>/dev/null; \
+mapfile -t scripts < <(git ls-files '*.sh' '*.bash-completion' tests/run tests/demo .ci/run 'tools/writers/*' 2>/dev/null; \
 	find tests tools .ci -name '*.sh' -o -name '*.bash-completion' -o -path tests/run \
 	-o -path tests/demo -o -path .ci/run)
 mapfile -t scripts < <(printf '%s\n' "${scripts[@]}" | sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done)

@@ -23,7 +23,10 @@ HOST_PKGS=(make gcc libc6-dev pkg-config libsmartcols-dev libmount-dev
 	   # dependency, debian/control's, lintian, and dkms to build the
 	   # packaged module against the cached trees. dkms only recommends
 	   # linux-headers-amd64; the check below keeps it that way.
-	   build-essential debhelper dh-dkms lintian dkms)
+	   build-essential debhelper dh-dkms lintian dkms
+	   # the libraries of the PostgreSQL unpacked for the guest below
+	   # (vmtest.py copies a program with what ldd finds on the host)
+	   libpq5 libicu72 libxml2)
 
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages)"
 cache_lock deps
@@ -168,6 +171,25 @@ if [ "$(cat "$groot/done" 2>/dev/null)" != "${GUEST_PKGS[*]}" ]; then
 	done
 	rm -rf "$groot/debs"
 	echo "${GUEST_PKGS[*]}" > "$groot/done"
+fi
+
+# PostgreSQL for the PostgreSQL writer's test (writers/postgresql), in a
+# directory of its own: installed, its package would start a server on
+# the host.
+PG_PKGS=(postgresql-15 postgresql-client-15)
+pgroot=$VOLSNAP_CACHE/guest-postgresql
+if [ "$(cat "$pgroot/done" 2>/dev/null)" != "${PG_PKGS[*]}" ]; then
+	apt_update
+	log "unpacking ${PG_PKGS[*]} into $pgroot/root"
+	rm -rf "$pgroot"
+	mkdir -p "$pgroot/debs"
+	(cd "$pgroot/debs" && apt-get download -q -o APT::Sandbox::User=root \
+		"${PG_PKGS[@]}" >&2)
+	for p in "$pgroot"/debs/*.deb; do
+		dpkg-deb -x "$p" "$pgroot/root"
+	done
+	rm -rf "$pgroot/debs"
+	echo "${PG_PKGS[*]}" > "$pgroot/done"
 fi
 
 for suite in bookworm bookworm-backports; do

@@ -63,6 +63,12 @@ NBDKIT_MODULES = [("plugindir", "file"), ("plugindir", "nbd"),
 # Programs only the guest runs: unpacked into CACHE/guest-tools/root by
 # tests/vm/deps.sh, never installed on the host. (path there, path in guest)
 GUEST_ONLY_TOOLS = [("sbin/mdadm", "/sbin/mdadm"), ("bin/udevadm", "/bin/udevadm")]
+# PostgreSQL 15 (server, psql, pgbench, pg_amcheck), unpacked into
+# CACHE/guest-postgresql/root by deps.sh: only into the boots that run a
+# test named here (about 80 MB with the libraries, ICU's data among them).
+PG_TESTS = ["writers/postgresql"]
+PG_ROOT = "usr/lib/postgresql/15"
+PG_SHARE = "usr/share/postgresql/15"
 # udev rules in the guest's /lib/udev/rules.d: Debian's for disks
 # (CACHE/guest-tools) and the project's.
 GUEST_UDEV_RULES = [os.path.join(CACHE, "guest-tools", "root", "lib/udev/rules.d",
@@ -190,6 +196,29 @@ def copy_with_libs(path, root, dst=None):
                                            os.path.dirname(ldst)), ldst)
 
 
+def copy_postgresql(root):
+    """PostgreSQL's programs, modules and data files from the unpacked
+    packages, at their Debian paths, with what they need (time zones for
+    initdb's default, UTC)."""
+    groot = os.path.join(CACHE, "guest-postgresql", "root")
+    if not os.path.isdir(os.path.join(groot, PG_ROOT)):
+        return  # the test reports it as skipped
+    for sub in ("bin", "lib"):
+        src = os.path.join(groot, PG_ROOT, sub)
+        for f in sorted(os.listdir(src)):
+            p = os.path.join(src, f)
+            if os.path.isfile(p) and not os.path.islink(p) and \
+                    not f.startswith("llvmjit"):
+                copy_with_libs(p, root, "/" + os.path.join(PG_ROOT, sub, f))
+    shutil.copytree(os.path.join(groot, PG_SHARE), os.path.join(root, PG_SHARE),
+                    symlinks=True)
+    zones = os.path.join(root, "usr/share/zoneinfo")
+    os.makedirs(os.path.join(zones, "Etc"), exist_ok=True)
+    for z in ("UTC", "Etc/UTC", "GMT"):
+        if os.path.exists(os.path.join("/usr/share/zoneinfo", z)):
+            shutil.copy2(os.path.join("/usr/share/zoneinfo", z), os.path.join(zones, z))
+
+
 def module_closure(k, name):
     """Module files (load order) that `name` needs on stock kernel k."""
     res = subprocess.run(["modprobe", "-d", k.modroot, "-S", k.abi,
@@ -255,6 +284,11 @@ def build_initramfs(k, tests, env, tag):
             copy_with_libs(os.path.join(conf[key], f"nbdkit-{name}-{kind}.so"), root)
     for rel, dst in GUEST_ONLY_TOOLS:
         copy_with_libs(os.path.join(CACHE, "guest-tools", "root", rel), root, dst)
+    if any(n in PG_TESTS for n, _ in tests):
+        copy_postgresql(root)
+    # The writers snapctl ships, where 'make install' puts them.
+    shutil.copytree(os.path.join(TOP, "tools/writers"),
+                    os.path.join(root, "usr/lib/volsnap/writers"))
     # tour/packages: the packages and the module DKMS built for this kernel.
     if any(n == PACKAGES_TEST for n, _ in tests):
         os.makedirs(os.path.join(root, "debs"))
@@ -855,7 +889,8 @@ def main():
     try:
         kernels = [Kernel(n) for n in args.kernels.split(",") if n]
         if not all(os.path.exists(os.path.join(CACHE, "guest-tools", "root", rel))
-                   for rel, _ in GUEST_ONLY_TOOLS):
+                   for rel, _ in GUEST_ONLY_TOOLS) or \
+                not os.path.isdir(os.path.join(CACHE, "guest-postgresql", "root", PG_ROOT)):
             run([os.path.join(VM, "deps.sh")], stdout=subprocess.DEVNULL)
         if not args.no_build:
             build(kernels)

@@ -35,13 +35,54 @@ static const struct errmsg create_frozen_errors[] = {
 	{ 0, NULL },
 };
 
+/**
+ * create_print_set() - print what create made of a snapshot set
+ * @cs: the set, as VOLSNAP_IOC_CREATE_SET filled it.
+ * @m: its members.
+ * @n: how many.
+ */
+void create_print_set(const struct volsnap_create_set *cs,
+		      const struct volsnap_create *m, unsigned int n)
+{
+	unsigned long long ms, us;
+	unsigned int i;
+
+	ms = cs->hold_ns / 1000000;
+	us = cs->hold_ns / 1000 % 1000;
+	if (opts.json)
+		printf("{\"set\": %llu, \"hold_ms\": %llu.%03llu, \"snapshots\": [",
+		       (unsigned long long)cs->set_id, ms, us);
+	else
+		printf("snapshot set %llu (writes held %llu.%03llu ms):\n",
+		       (unsigned long long)cs->set_id, ms, us);
+	for (i = 0; i < n; i++) {
+		char *name = dev_name(makedev(m[i].major, m[i].minor));
+		char *image = image_name(m[i].image_index);
+
+		if (opts.json) {
+			fputs(i ? ", {\"origin\": " : "{\"origin\": ", stdout);
+			json_string(name);
+			printf(", \"id\": %u, \"device\": ", m[i].id);
+			json_string(image);
+			fputs("}", stdout);
+		} else {
+			printf("  snapshot %u of %s: %s\n", m[i].id, name, image);
+		}
+		free(image);
+		free(name);
+	}
+	if (opts.json)
+		fputs("]}\n", stdout);
+}
+
 /* create ORIGIN... with several origins: one snapshot set. */
-static int create_set(const struct command *cmd, int argc, char **argv)
+static int create_set(const struct command *cmd, int argc, char **argv,
+		      const struct writers *w, unsigned long long prepare_s)
 {
 	unsigned int i, j, n = argc - optind;
 	struct volsnap_create_set cs = { 0 };
 	struct volsnap_create *m;
-	unsigned long long ms, us;
+	dev_t devs[VOLSNAP_SET_MAX];
 	char why[128];
 	int fd, ret;
 	dev_t devno;
@@ -61,6 +102,7 @@ static int create_set(const struct command *cmd, int argc, char **argv)
 		}
 		m[i].major = major(devno);
 		m[i].minor = minor(devno);
+		devs[i] = devno;
 		for (j = 0; j < i; j++)
 			if (m[j].major == m[i].major && m[j].minor == m[i].minor) {
 				free(m);
@@ -68,6 +110,10 @@ static int create_set(const struct command *cmd, int argc, char **argv)
 						 argv[optind + j], argv[optind + i],
 						 "name each origin once");
 			}
+	}
+	if (w->n) {
+		free(m);
+		return create_with_writers(w, devs, argv + optind, n, 0, prepare_s);
 	}
 	cs.count = n;
 	cs.members = (uintptr_t)m;
@@ -89,34 +135,39 @@ static int create_set(const struct command *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 
-	ms = cs.hold_ns / 1000000;
-	us = cs.hold_ns / 1000 % 1000;
-	if (opts.json)
-		printf("{\"set\": %llu, \"hold_ms\": %llu.%03llu, \"snapshots\": [",
-		       (unsigned long long)cs.set_id, ms, us);
-	else
-		printf("snapshot set %llu (writes held %llu.%03llu ms):\n",
-		       (unsigned long long)cs.set_id, ms, us);
-	for (i = 0; i < n; i++) {
-		char *name = dev_name(makedev(m[i].major, m[i].minor));
-		char *image = image_name(m[i].image_index);
-
-		if (opts.json) {
-			fputs(i ? ", {\"origin\": " : "{\"origin\": ", stdout);
-			json_string(name);
-			printf(", \"id\": %u, \"device\": ", m[i].id);
-			json_string(image);
-			fputs("}", stdout);
-		} else {
-			printf("  snapshot %u of %s: %s\n", m[i].id, name, image);
-		}
-		free(image);
-		free(name);
-	}
-	if (opts.json)
-		fputs("]}\n", stdout);
+	create_print_set(&cs, m, n);
 	free(m);
 	return EXIT_OK;
+}
+
+/**
+ * create_print_one() - print what create made of one origin
+ * @cr: the snapshot, as VOLSNAP_IOC_CREATE filled it.
+ * @devno: its origin.
+ */
+void create_print_one(const struct volsnap_create *cr, dev_t devno)
+{
+	unsigned long long ms, us;
+	char *name, *image;
+
+	name = dev_name(devno);
+	image = image_name(cr->image_index);
+	ms = cr->hold_ns / 1000000;
+	us = cr->hold_ns / 1000 % 1000;
+	if (opts.json) {
+		fputs("{\"origin\": ", stdout);
+		json_string(name);
+		printf(", \"id\": %u, \"device\": ", cr->id);
+		json_string(image);
+		printf(", \"hold_ms\": %llu.%03llu, \"writable\": %s}\n", ms, us,
+		       cr->flags & VOLSNAP_CREATE_WRITABLE ? "true" : "false");
+	} else {
+		printf("snapshot %u of %s: %s%s (writes held %llu.%03llu ms)\n",
+		       cr->id, name, image,
+		       cr->flags & VOLSNAP_CREATE_WRITABLE ? ", writable" : "", ms, us);
+	}
+	free(image);
+	free(name);
 }
 
 static int do_create(const struct command *cmd, int argc, char **argv)
@@ -125,12 +176,17 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		{ "frozen", no_argument, NULL, 'F' },
 		{ "writable", no_argument, NULL, 'w' },
 		{ "json",   no_argument, NULL, 'J' },
+		{ "writers", required_argument, NULL, 'W' },
+		{ "no-writers", no_argument, NULL, 'N' },
+		{ "prepare-timeout", required_argument, NULL, 'P' },
 		{ "help",   no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct volsnap_create cr = { 0 };
-	unsigned long long ms, us;
-	char *name, *image, why[128];
+	struct writers w = { .dir = WRITERS_DIR };
+	unsigned long long prepare_s = WRITER_TIMEOUT_S;
+	bool no_writers = false;
+	char why[128];
 	const char *origin;
 	int c, fd, ret;
 	dev_t devno;
@@ -146,19 +202,48 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		case 'J':
 			opts.json = true;
 			break;
+		case 'W':
+			w.dir = optarg;
+			w.explicit = true;
+			break;
+		case 'N':
+			no_writers = true;
+			break;
+		case 'P':
+			if (parse_seconds(optarg, &prepare_s))
+				return cmd_usage(cmd, "invalid --prepare-timeout '%s' "
+						 "(seconds, 1 to 86400)", optarg);
+			break;
 		}
 	}
 	if (cmd_nargs(cmd, argc, argv, 1, INT_MAX))
 		return EXIT_USAGE;
+	if (no_writers)
+		w.dir = NULL;
+	/* Writers belong to a freeze snapctl makes; --frozen's is the user's. */
+	if (cr.flags & VOLSNAP_CREATE_FROZEN)
+		w.dir = NULL;
 	if (argc - optind > 1) {
 		if (cr.flags)
 			return cmd_usage(cmd, "--%s takes one ORIGIN",
 					 cr.flags & VOLSNAP_CREATE_FROZEN ? "frozen" : "writable");
-		return create_set(cmd, argc, argv);
+		if (writers_load(&w))
+			return EXIT_FAIL;
+		ret = create_set(cmd, argc, argv, &w, prepare_s);
+		writers_free(&w);
+		return ret;
 	}
 	origin = argv[optind];
 	if (dev_lookup(origin, &devno))
 		return EXIT_FAIL;
+	if (writers_load(&w))
+		return EXIT_FAIL;
+	if (w.n) {
+		ret = create_with_writers(&w, &devno, argv + optind, 1, cr.flags,
+					  prepare_s);
+		writers_free(&w);
+		return ret;
+	}
 	cr.major = major(devno);
 	cr.minor = minor(devno);
 
@@ -176,31 +261,15 @@ static int do_create(const struct command *cmd, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 
-	name = dev_name(devno);
-	image = image_name(cr.image_index);
-	ms = cr.hold_ns / 1000000;
-	us = cr.hold_ns / 1000 % 1000;
-	if (opts.json) {
-		fputs("{\"origin\": ", stdout);
-		json_string(name);
-		printf(", \"id\": %u, \"device\": ", cr.id);
-		json_string(image);
-		printf(", \"hold_ms\": %llu.%03llu, \"writable\": %s}\n", ms, us,
-		       cr.flags & VOLSNAP_CREATE_WRITABLE ? "true" : "false");
-	} else {
-		printf("snapshot %u of %s: %s%s (writes held %llu.%03llu ms)\n",
-		       cr.id, name, image,
-		       cr.flags & VOLSNAP_CREATE_WRITABLE ? ", writable" : "", ms, us);
-	}
-	free(image);
-	free(name);
+	create_print_one(&cr, devno);
 	return EXIT_OK;
 }
 
 const struct command cmd_create = {
 	.name = "create",
 	.fn = do_create,
-	.args = "ORIGIN... [--frozen] [--writable]",
+	.args = "ORIGIN... [--frozen] [--writable] [--writers DIR|--no-writers]"
+		" [--prepare-timeout S]",
 	.summary = "snapshot ORIGIN (each ORIGIN at one instant): /dev/volsnapN",
 	.help =
 	"Take a snapshot of an attached origin. Its filesystem is frozen,\n"
@@ -214,11 +283,34 @@ const struct command cmd_create = {
 	"if any member fails, none keeps a new snapshot. The set's id is\n"
 	"printed.\n"
 	"\n"
+	"Writers: every executable in the writers directory whose name has\n"
+	"only letters, digits, '_' and '-' (so not name~, name.bak,\n"
+	"name.dpkg-old) runs, in name order, with the event as its argument:\n"
+	"  prepare  before the freeze (time limit --prepare-timeout)\n"
+	"  freeze   inside the hold of one ORIGIN (for a set: just before the\n"
+	"           set's one-call hold); all of them within the hold limit\n"
+	"  thaw     after the snapshot or its failure, to those that got freeze\n"
+	"  abort    when anything failed after prepare (a writer, the\n"
+	"           snapshot, a signal), to those that got prepare\n"
+	"Environment: VOLSNAP_EVENT, VOLSNAP_CREATE (this create's token),\n"
+	"VOLSNAP_DEVICES and VOLSNAP_MOUNTS (\"-\" when not mounted), in the\n"
+	"order given; from thaw on VOLSNAP_IMAGES, VOLSNAP_BACKUP (set-ID or\n"
+	"volsnapN, as backup-complete names it) and, for a set, VOLSNAP_SET.\n"
+	"A writer's output goes to standard error, prefixed with its name. One\n"
+	"that fails or times out (it is killed) is named, and no snapshot is\n"
+	"kept; SIGINT or SIGTERM does the same. Writers do not run with\n"
+	"--frozen. See also 'snapctl backup-complete --help'.\n"
+	"\n"
 	"Options:\n"
 	"  --frozen     ORIGIN (one) is already frozen by 'snapctl freeze': take\n"
 	"               the snapshot inside that freeze and leave ORIGIN frozen\n"
 	"  --writable   the image (of one ORIGIN) accepts writes: see\n"
 	"               'snapctl writable --help'\n"
+	"  --writers DIR  the writers directory (default " WRITERS_DIR ");\n"
+	"               a missing default directory means no writers\n"
+	"  --no-writers run no writers\n"
+	"  --prepare-timeout S  each writer's time limit for prepare, thaw and\n"
+	"               abort, in seconds (default 60)\n"
 	"  -J, --json   JSON output\n"
 	"  -h, --help   show this help and exit\n",
 };

@@ -36,6 +36,7 @@ static const struct command *const commands[] = {
 	&cmd_verify,
 	&cmd_revert,
 	&cmd_writable,
+	&cmd_backup_complete,
 	&cmd_version,
 };
 

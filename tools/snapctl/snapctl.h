@@ -14,6 +14,7 @@
  *   cmd_verify.c    verify
  *   cmd_export.c    export
  *   cmd_version.c   version
+ *   writers.c       writers around create, backup-complete
  */
 #ifndef SNAPCTL_H
 #define SNAPCTL_H
@@ -89,6 +90,7 @@ extern const struct command cmd_verify;
 extern const struct command cmd_export;
 extern const struct command cmd_version;
 extern const struct command cmd_diff, cmd_revert, cmd_writable;
+extern const struct command cmd_backup_complete;
 bool revert_busy(dev_t origin, char *buf, size_t len);
 void print_versions(void);
 
@@ -254,5 +256,36 @@ void origin_row_init(struct origin_row *o, dev_t devno,
 void origin_row_free(struct origin_row *o);
 const char *snap_reason(const struct volsnap_snapshot_info *si);
 void json_string(const char *s);
+
+/* cmd_snapshot.c: what create prints */
+void create_print_one(const struct volsnap_create *cr, dev_t devno);
+void create_print_set(const struct volsnap_create_set *cs,
+		      const struct volsnap_create *m, unsigned int n);
+
+/* writers.c: writers around create, and backup-complete */
+#define WRITERS_DIR		"/etc/volsnap/writers.d"
+#define WRITER_TIMEOUT_S	60	/* default --prepare-timeout, --timeout */
+#define WRITER_LINE_MAX		4096	/* a writer's output line, at most */
+
+/**
+ * struct writers - the writers one command runs
+ * @dir: their directory; %NULL: none (--no-writers).
+ * @explicit: @dir was given (--writers): it must exist.
+ * @names: the writers' file names, in the order they run.
+ * @n: how many.
+ */
+struct writers {
+	const char *dir;
+	bool explicit;
+	char **names;
+	unsigned int n;
+};
+
+int writers_load(struct writers *w);
+void writers_free(struct writers *w);
+int parse_seconds(const char *s, unsigned long long *secs);
+int create_with_writers(const struct writers *w, const dev_t *devs,
+			char *const *args, unsigned int n, unsigned int flags,
+			unsigned long long prepare_s);
 
 #endif /* SNAPCTL_H */
