@@ -1,0 +1,156 @@
+#!/bin/sh
+# snapctl monitor and the store fill threshold, driven through snapctl:
+# attach --threshold and status -o +THRESHOLD agree; `snapctl monitor
+# --json` prints the threshold event once, within a second of the write
+# that reached the threshold (by `snapctl status`'s use) and not before,
+# then the store-full invalidation naming the snapshot; it exits 0 on
+# SIGINT and SIGTERM. `snapctl monitor --count 1` prints a hold-limit
+# expiry as text and exits by itself; `snapctl set` changes the threshold
+# and refuses bad input.
+# shellcheck shell=dash
+. ../lib/common.sh
+. ../lib/snap.sh
+
+tap_plan 23
+
+CHUNK=65536
+SMALL=vs-mon-store
+MON=/tmp/mon.out
+
+cleanup() {
+	[ -n "${mon:-}" ] && kill "$mon" 2> /dev/null
+	[ -n "${old_limit:-}" ] && echo "$old_limit" > "$PARAMS/hold_limit_ms"
+	quiet_detach "$ORIGIN"
+	dmsetup remove "$SMALL" 2> /dev/null
+}
+trap cleanup EXIT
+
+# start_monitor ARGS... - snapctl monitor ARGS > $MON in the background,
+# its pid in $mon, once it has the control device open (events from then
+# on reach it).
+start_monitor() {
+	: > "$MON"
+	snapctl monitor "$@" > "$MON" 2>&1 &
+	mon=$!
+	_i=0
+	while ! readlink "/proc/$mon/fd/"* 2> /dev/null | grep -q volsnap-ctl &&
+	      [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}
+
+# stop_monitor SIGNAL - send it, wait; its exit status in $mon_rc.
+stop_monitor() {
+	kill "-$1" "$mon"
+	wait "$mon"
+	mon_rc=$?
+	mon=
+}
+
+# events TYPE - how many events of TYPE $MON holds.
+events() {
+	jq -c "select(.event == \"$1\")" "$MON" 2> /dev/null | wc -l
+}
+
+# wait_events TYPE N - wait up to 1 s for N events of TYPE.
+wait_events() {
+	_i=0
+	while [ "$(events "$1")" -lt "$2" ] && [ $_i -lt 20 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	[ "$(events "$1")" -ge "$2" ]
+}
+
+write_chunk() {
+	dd if=/dev/urandom of="$ORIGIN" bs=$CHUNK count=1 seek="$1" \
+		oflag=direct conv=notrunc 2> /dev/null
+}
+
+fresh_start
+# A 4 MiB store: 63 data chunks of 64 KiB (the first holds the header).
+small=$(dm_create "$SMALL" "0 8192 linear $STORE 0")
+check "attach with --threshold 50" \
+	snapctl attach "$ORIGIN" --store "$small" --chunk-size 64K --threshold 50
+is "status -o +THRESHOLD reports 50" \
+	"$(snapctl -J status "$ORIGIN" -o +THRESHOLD | jq '.origins[0].threshold')" 50
+chunks=$(($(status_field "$ORIGIN" store_size) / CHUNK))
+is "the store has 63 data chunks" "$chunks" 63
+at=$(((chunks * 50 + 99) / 100))
+
+start_monitor --json
+create_snap "$ORIGIN" > /dev/null
+early=0
+crossed=
+i=0
+while [ $i -lt $((at + 4)) ]; do
+	write_chunk $i
+	used=$(($(status_field "$ORIGIN" store_used) / CHUNK))
+	if [ "$used" -lt "$at" ]; then
+		[ "$(events threshold)" -eq 0 ] || early=$used
+	elif [ -z "$crossed" ]; then
+		crossed=$used
+		wait_events threshold 1
+		got_within=$?
+	fi
+	i=$((i + 1))
+done
+is "no threshold event below 50% (by status)" "$early" 0
+is "the use reached the threshold at $at chunks" "$crossed" "$at"
+is "threshold event within a second of the write" "$got_within" 0
+sleep 0.3
+is "exactly one threshold event while above it" "$(events threshold)" 1
+ev=$(jq -c 'select(.event == "threshold")' "$MON")
+is "it names the origin" "$(echo "$ev" | jq -r .origin)" "$ORIGIN"
+is "it gives the threshold and the use" \
+	"$(echo "$ev" | jq -c '[.threshold, .used_chunks, .store_chunks]')" "[50,$at,$chunks]"
+
+# Fill the store: the snapshot is invalidated for lack of room.
+while [ $i -lt $((2 * chunks)) ]; do
+	write_chunk $i
+	i=$((i + 1))
+done
+check "invalid event within a second" wait_events invalid 1
+ev=$(jq -c 'select(.event == "invalid")' "$MON")
+is "it names the snapshot" "$(echo "$ev" | jq .snapshot)" "$SNAP_ID"
+is "and its image" "$(echo "$ev" | jq -r .device)" "$SNAP_DEV"
+is "reason: store full (ENOSPC)" "$(echo "$ev" | jq -c '[.reason, .errno, .error]')" \
+	'["store full","ENOSPC",-28]'
+is "snapctl list agrees" "$(snap_field "$ORIGIN" "$SNAP_ID" reason)" "store full"
+check "every line is one JSON object with a sequence number" \
+	sh -c "jq -e 'has(\"seq\") and has(\"time\")' $MON > /dev/null"
+stop_monitor INT
+is "SIGINT ends monitor with status 0" "$mon_rc" 0
+
+# snapctl set: a threshold at or below the use is reported at once.
+start_monitor --json
+check "set threshold=10%" snapctl set "$ORIGIN" threshold=10%
+check "the event comes at once" wait_events threshold 1
+check "set threshold=off" snapctl set "$ORIGIN" threshold=off
+is "status shows none" \
+	"$(snapctl -J status "$ORIGIN" -o +THRESHOLD | jq '.origins[0].threshold')" null
+stop_monitor TERM
+is "SIGTERM ends monitor with status 0" "$mon_rc" 0
+expect_fail "set threshold=101 is a usage error" 2 snapctl set "$ORIGIN" threshold=101
+
+# The hold limit passes inside a freeze: text output, --count 1 exits.
+old_limit=$(cat "$PARAMS/hold_limit_ms")
+echo 300 > "$PARAMS/hold_limit_ms"
+start_monitor --count 1
+snapctl freeze "$ORIGIN" -- sleep 1 > /dev/null 2>&1
+_i=0
+while kill -0 "$mon" 2> /dev/null && [ $_i -lt 40 ]; do
+	sleep 0.05
+	_i=$((_i + 1))
+done
+wait "$mon"
+mon_rc=$?
+mon=
+diag "$(cat "$MON")"
+if [ "$mon_rc" -eq 0 ] && grep -q "hold-expired $ORIGIN: writes held for the hold limit (300 ms)" "$MON"; then
+	ok "monitor --count 1 printed the hold expiry and exited"
+else
+	not_ok "monitor --count 1 printed the hold expiry and exited (exit $mon_rc)"
+fi
+tap_done
