@@ -17,6 +17,7 @@ CHUNK=65536
 SMALL=vs-mon-store
 MON=/tmp/mon.out
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
 	[ -n "${mon:-}" ] && kill "$mon" 2> /dev/null
 	[ -n "${old_limit:-}" ] && echo "$old_limit" > "$PARAMS/hold_limit_ms"

@@ -249,7 +249,7 @@ struct volsnap_origin_info {
 	__u32 revert_id;
 	__u32 pad2;
 	__u32 threshold;
-	__u32 reserved;
+	__u32 reserved[1];
 };
 
 /** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
