@@ -397,7 +397,7 @@ TEST_F(ev, two_readers)
 	late = open("/dev/" VOLSNAP_CTL_NAME, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, late);
 	EXPECT_EQ(0, next_event(late, &c, 0));
-	ASSERT_EQ(0, set_threshold(self, 2));
+	ASSERT_EQ(0, set_threshold(self, 1));
 	ASSERT_EQ(1, next_event(late, &c, 1000));
 	EXPECT_EQ(a.seq + 1, c.seq);
 	ASSERT_EQ(1, next_event(self->rd, &a, 1000));

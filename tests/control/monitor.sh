@@ -124,7 +124,12 @@ check "every line is one JSON object with a sequence number" \
 stop_monitor INT
 is "SIGINT ends monitor with status 0" "$mon_rc" 0
 
-# snapctl set: a threshold at or below the use is reported at once.
+# snapctl set: a threshold at or below the use is reported at once. (The
+# invalid snapshot's copies were dropped: the store is empty again.)
+create_snap "$ORIGIN" > /dev/null
+for i in 0 1 2 3 4 5 6 7; do
+	write_chunk $i
+done
 start_monitor --json
 check "set threshold=10%" snapctl set "$ORIGIN" threshold=10%
 check "the event comes at once" wait_events threshold 1
