@@ -12,6 +12,8 @@
  *   sends it again. STATUS reports the threshold.
  * - hold_expired: a freeze held past hold_limit_ms sends HOLD_EXPIRED,
  *   with the limit, within a second of the limit; and its uevent.
+ * - store_removed: the store disappears; before the origin is detached,
+ *   its snapshot is reported invalid with -ENODEV.
  * - two_readers: two files get the same events; a file opened later gets
  *   only the events from then on.
  * - nonblock: an O_NONBLOCK read with nothing pending is EAGAIN, poll()
@@ -374,6 +376,27 @@ TEST_F_TIMEOUT(ev, hold_expired, 60)
 	EXPECT_EQ(ETIMEDOUT, errno);
 	ASSERT_EQ(1, wait_uevent(self, "hold-expired", env, sizeof(env), 3000));
 	EXPECT_TRUE(env_has(env, sizeof(env), "VOLSNAP_HOLD_LIMIT_MS=500"));
+}
+
+TEST_F_TIMEOUT(ev, store_removed, 60)
+{
+	struct volsnap_event ev;
+	struct volsnap_create c;
+	u64 t0;
+
+	ASSERT_EQ(0, vs_create(self->ctl, self->origin, 0, &c));
+	t0 = vs_now_ns();
+	/* The store's disk goes away: the poll detaches within seconds. */
+	vs_nullb_destroy("vs-ev");
+	ASSERT_EQ(1, next_event(self->rd, &ev, 10000));
+	TH_LOG("invalid event %llu ms after the store's removal",
+	       (unsigned long long)((vs_now_ns() - t0) / 1000000));
+	EXPECT_EQ(VOLSNAP_EVENT_INVALID, ev.type);
+	EXPECT_EQ(self->major, ev.major);
+	EXPECT_EQ(self->minor, ev.minor);
+	EXPECT_EQ(c.id, ev.snapshot_id);
+	EXPECT_EQ(c.image_index, ev.image_index);
+	EXPECT_EQ(-ENODEV, ev.error);
 }
 
 TEST_F(ev, two_readers)

@@ -11,7 +11,7 @@
 . ../lib/common.sh
 . ../lib/snap.sh
 
-tap_plan 23
+tap_plan 24
 
 CHUNK=65536
 SMALL=vs-mon-store
@@ -54,18 +54,26 @@ events() {
 	jq -c "select(.event == \"$1\")" "$MON" 2> /dev/null | wc -l
 }
 
-# wait_events TYPE N - wait up to 1 s for N events of TYPE.
+# now_cs - uptime in centiseconds.
+# shellcheck disable=SC2317  # called by wait_events
+now_cs() {
+	read -r _up _ < /proc/uptime
+	echo "${_up%.*}${_up#*.}"
+}
+
+# wait_events TYPE N - wait up to 1 s (by the clock) for N events of TYPE.
+# shellcheck disable=SC2317  # called through check
 wait_events() {
-	_i=0
-	while [ "$(events "$1")" -lt "$2" ] && [ $_i -lt 20 ]; do
+	_end=$(($(now_cs) + 100))
+	while [ "$(events "$1")" -lt "$2" ] && [ "$(now_cs)" -lt "$_end" ]; do
 		sleep 0.05
-		_i=$((_i + 1))
 	done
 	[ "$(events "$1")" -ge "$2" ]
 }
 
-write_chunk() {
-	dd if=/dev/urandom of="$ORIGIN" bs=$CHUNK count=1 seek="$1" \
+# write_chunks FIRST N - write N chunks from FIRST, one direct write each.
+write_chunks() {
+	dd if=/dev/zero of="$ORIGIN" bs=$CHUNK count="$2" seek="$1" \
 		oflag=direct conv=notrunc 2> /dev/null
 }
 
@@ -82,24 +90,18 @@ at=$(((chunks * 50 + 99) / 100))
 
 start_monitor --json
 create_snap "$ORIGIN" > /dev/null
-early=0
-crossed=
-i=0
-while [ $i -lt $((at + 4)) ]; do
-	write_chunk $i
-	used=$(($(status_field "$ORIGIN" store_used) / CHUNK))
-	if [ "$used" -lt "$at" ]; then
-		[ "$(events threshold)" -eq 0 ] || early=$used
-	elif [ -z "$crossed" ]; then
-		crossed=$used
-		wait_events threshold 1
-		got_within=$?
-	fi
-	i=$((i + 1))
-done
-is "no threshold event below 50% (by status)" "$early" 0
-is "the use reached the threshold at $at chunks" "$crossed" "$at"
-is "threshold event within a second of the write" "$got_within" 0
+# Up to one chunk short of the threshold (one dd: each 64 KiB write
+# copies one chunk), then the chunk that reaches it, then more.
+write_chunks 0 $((at - 1))
+used=$(($(status_field "$ORIGIN" store_used) / CHUNK))
+is "one chunk below the threshold by status" "$used" $((at - 1))
+is "no threshold event below 50%" "$(events threshold)" 0
+write_chunks $((at - 1)) 1
+used=$(($(status_field "$ORIGIN" store_used) / CHUNK))
+is "the use reached the threshold at $at chunks" "$used" "$at"
+check "threshold event within a second of the write" wait_events threshold 1
+write_chunks "$at" 4
+i=$((at + 4))
 sleep 0.3
 is "exactly one threshold event while above it" "$(events threshold)" 1
 ev=$(jq -c 'select(.event == "threshold")' "$MON")
@@ -108,10 +110,7 @@ is "it gives the threshold and the use" \
 	"$(echo "$ev" | jq -c '[.threshold, .used_chunks, .store_chunks]')" "[50,$at,$chunks]"
 
 # Fill the store: the snapshot is invalidated for lack of room.
-while [ $i -lt $((2 * chunks)) ]; do
-	write_chunk $i
-	i=$((i + 1))
-done
+write_chunks $i $((2 * chunks - i))
 check "invalid event within a second" wait_events invalid 1
 ev=$(jq -c 'select(.event == "invalid")' "$MON")
 is "it names the snapshot" "$(echo "$ev" | jq .snapshot)" "$SNAP_ID"
@@ -127,9 +126,7 @@ is "SIGINT ends monitor with status 0" "$mon_rc" 0
 # snapctl set: a threshold at or below the use is reported at once. (The
 # invalid snapshot's copies were dropped: the store is empty again.)
 create_snap "$ORIGIN" > /dev/null
-for i in 0 1 2 3 4 5 6 7; do
-	write_chunk $i
-done
+write_chunks 0 8
 start_monitor --json
 check "set threshold=10%" snapctl set "$ORIGIN" threshold=10%
 check "the event comes at once" wait_events threshold 1
