@@ -11,7 +11,7 @@
 . ../lib/common.sh
 . ../lib/snap.sh
 
-tap_plan 24
+tap_plan 21
 
 CHUNK=65536
 SMALL=vs-mon-store
@@ -49,9 +49,10 @@ stop_monitor() {
 	mon=
 }
 
-# events TYPE - how many events of TYPE $MON holds.
+# events TYPE - how many events of TYPE $MON holds (grep, not jq: each
+# program started costs much under TCG).
 events() {
-	jq -c "select(.event == \"$1\")" "$MON" 2> /dev/null | wc -l
+	grep -c "\"event\":\"$1\"" "$MON"
 }
 
 # now_cs - uptime in centiseconds.
@@ -104,19 +105,18 @@ write_chunks "$at" 4
 i=$((at + 4))
 sleep 0.3
 is "exactly one threshold event while above it" "$(events threshold)" 1
-ev=$(jq -c 'select(.event == "threshold")' "$MON")
-is "it names the origin" "$(echo "$ev" | jq -r .origin)" "$ORIGIN"
-is "it gives the threshold and the use" \
-	"$(echo "$ev" | jq -c '[.threshold, .used_chunks, .store_chunks]')" "[50,$at,$chunks]"
+is "it names the origin, the threshold and the use" \
+	"$(jq -c 'select(.event == "threshold") |
+		[.origin, .threshold, .used_chunks, .store_chunks]' "$MON")" \
+	"[\"$ORIGIN\",50,$at,$chunks]"
 
 # Fill the store: the snapshot is invalidated for lack of room.
 write_chunks $i $((2 * chunks - i))
 check "invalid event within a second" wait_events invalid 1
-ev=$(jq -c 'select(.event == "invalid")' "$MON")
-is "it names the snapshot" "$(echo "$ev" | jq .snapshot)" "$SNAP_ID"
-is "and its image" "$(echo "$ev" | jq -r .device)" "$SNAP_DEV"
-is "reason: store full (ENOSPC)" "$(echo "$ev" | jq -c '[.reason, .errno, .error]')" \
-	'["store full","ENOSPC",-28]'
+is "it names the snapshot, its image, reason store full (ENOSPC)" \
+	"$(jq -c 'select(.event == "invalid") |
+		[.origin, .snapshot, .device, .reason, .errno, .error]' "$MON")" \
+	"[\"$ORIGIN\",$SNAP_ID,\"$SNAP_DEV\",\"store full\",\"ENOSPC\",-28]"
 is "snapctl list agrees" "$(snap_field "$ORIGIN" "$SNAP_ID" reason)" "store full"
 check "every line is one JSON object with a sequence number" \
 	sh -c "jq -e 'has(\"seq\") and has(\"time\")' $MON > /dev/null"
