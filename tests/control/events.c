@@ -89,7 +89,9 @@ FIXTURE_SETUP(ev)
 	struct volsnap_origin_set set = { .flags = VOLSNAP_SET_THRESHOLD };
 	int ret;
 
-	self->rd = self->uev = self->ofd = -1;
+	self->rd = -1;
+	self->uev = -1;
+	self->ofd = -1;
 	self->buf = NULL;
 	ASSERT_EQ(0, vs_module_load());
 	self->ctl = vs_ctl_open();
@@ -205,7 +207,8 @@ static int wait_uevent(ev_t *self, const char *name, char *env, size_t len,
 		if (n <= 0)
 			continue;
 		msg[n] = '\0';
-		named = ours = false;
+		named = false;
+		ours = false;
 		for (i = 0; i < n; i += strlen(msg + i) + 1) {
 			if (!strcmp(msg + i, want))
 				named = true;

@@ -4,10 +4,9 @@
  *
  * monitor reads struct volsnap_event records from the control device and
  * prints one line, or one JSON object, per event as it comes, flushing
- * each; it waits in ppoll() with SIGINT and SIGTERM blocked in between, so
- * that either ends it cleanly however it arrives.
+ * each. SIGINT and SIGTERM are blocked and read from a signalfd polled
+ * with the control device, so either ends it cleanly whenever it comes.
  */
-#define _GNU_SOURCE
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,20 +15,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "snapctl.h"
 
 static_assert(sizeof(struct volsnap_event) == 80, "struct volsnap_event");
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static const char *event_name(unsigned int type)
 {
@@ -150,12 +142,11 @@ static int do_monitor(const struct command *cmd, int argc, char **argv)
 	};
 	struct volsnap_event evs[16];
 	unsigned long count = 0, seen = 0;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block, orig;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
+	sigset_t sigs;
 	char *end;
 	ssize_t n;
-	int c, fd, ret = EXIT_OK;
+	int c, fd, sfd, ret = EXIT_OK;
 
 	while ((c = cmd_getopt(cmd, argc, argv, "Jc:", longopts)) != -1) {
 		switch (c) {
@@ -175,27 +166,37 @@ static int do_monitor(const struct command *cmd, int argc, char **argv)
 	if (cmd_nargs(cmd, argc, argv, 0, 0))
 		return EXIT_USAGE;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
+	/* Even when started with them ignored (a shell's background job). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		errx_errno(errno, "signalfd");
+		return EXIT_FAIL;
+	}
 	fd = open(CTL_PATH, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		close(sfd);
 		return ctl_open_error(errno);
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	while (!stop) {
-		/* Signals are let in only while waiting here. */
-		if (ppoll(&pfd, 1, NULL, &orig) < 0) {
+	}
+	pfd[0].fd = fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = sfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			errx_errno(errno, "%s: poll", CTL_PATH);
 			ret = EXIT_FAIL;
 			break;
 		}
+		if (pfd[1].revents)
+			break;		/* SIGINT or SIGTERM: done */
 		n = read(fd, evs, sizeof(evs));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -214,6 +215,7 @@ static int do_monitor(const struct command *cmd, int argc, char **argv)
 	}
 out:
 	close(fd);
+	close(sfd);
 	return ret;
 }
 
