@@ -16,6 +16,7 @@ tap_plan 21
 CHUNK=65536
 SMALL=vs-mon-store
 MON=/tmp/mon.out
+CTL=volsnap-ctl
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
@@ -26,6 +27,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# has_ctl PID - has PID the control device open?
+has_ctl() {
+	for _f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$_f")" = "/dev/$CTL" ] && return 0
+	done
+	return 1
+}
+
 # start_monitor ARGS... - snapctl monitor ARGS > $MON in the background,
 # its pid in $mon, once it has the control device open (events from then
 # on reach it).
@@ -34,8 +43,7 @@ start_monitor() {
 	snapctl monitor "$@" > "$MON" 2>&1 &
 	mon=$!
 	_i=0
-	while ! readlink "/proc/$mon/fd/"* 2> /dev/null | grep -q volsnap-ctl &&
-	      [ $_i -lt 100 ]; do
+	while ! has_ctl "$mon" && [ $_i -lt 100 ]; do
 		sleep 0.05
 		_i=$((_i + 1))
 	done
