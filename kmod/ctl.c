@@ -5,6 +5,7 @@
  * Every command is an ioctl on /dev/volsnap-ctl and needs CAP_SYS_ADMIN.
  * Arguments are copied in whole, their flags and reserved fields checked
  * before anything is looked up, so a rejected call changes nothing.
+ * The same file reads events (event.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,6 +24,7 @@
 #include <linux/volsnap.h>
 
 #include "ctl.h"
+#include "event.h"
 #include "origin.h"
 #include "snapshot.h"
 
@@ -30,7 +32,7 @@
 #define VOLSNAP_FEATURES \
 	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE | \
 	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF | VOLSNAP_FEAT_REVERT | \
-	 VOLSNAP_FEAT_WRITABLE)
+	 VOLSNAP_FEAT_WRITABLE | VOLSNAP_FEAT_EVENTS)
 
 /* The last snapshot set's id (0: none yet); under volsnap_ctl_mutex. */
 static u64 last_set_id;
@@ -418,6 +420,27 @@ static long ctl_writable(struct volsnap_writable __user *uarg)
 	return ret;
 }
 
+static long ctl_set(struct volsnap_origin_set __user *uarg)
+{
+	struct volsnap_origin_set set;
+	struct volsnap_origin *o;
+
+	if (copy_from_user(&set, uarg, sizeof(set)))
+		return -EFAULT;
+	if (!set.flags || (set.flags & ~VOLSNAP_SET_THRESHOLD) ||
+	    !all_zero(set.reserved, sizeof(set.reserved)))
+		return -EINVAL;
+	if (set.threshold > 100)
+		return -EINVAL;
+
+	mutex_lock(&volsnap_ctl_mutex);
+	o = find_origin(set.major, set.minor);
+	if (o)
+		volsnap_store_set_threshold(o->store, set.threshold);
+	mutex_unlock(&volsnap_ctl_mutex);
+	return o ? 0 : -ENODEV;
+}
+
 static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *info)
 {
 	dev_t store = o->store->dev.bdev->bd_dev;
@@ -447,6 +470,7 @@ static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *in
 	info->store_chunks = o->store->nr_chunks;
 	info->store_used = volsnap_store_used(o->store);
 	info->nr_snapshots = o->nr_snapshots;
+	info->threshold = volsnap_store_threshold(o->store);
 }
 
 /*
@@ -616,22 +640,41 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ctl_revert(file, uarg);
 	case VOLSNAP_IOC_WRITABLE:
 		return ctl_writable(uarg);
+	case VOLSNAP_IOC_SET:
+		return ctl_set(uarg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+/* Each open file reads the events raised from now on. */
+static int ctl_open(struct inode *inode, struct file *file)
+{
+	int ret = volsnap_event_open(file);
+
+	return ret ?: nonseekable_open(inode, file);
 }
 
 /* Closing the file that froze an origin thaws it. */
 static int ctl_release(struct inode *inode, struct file *file)
 {
 	volsnap_origin_release_owner(file);
+	volsnap_event_release(file);
 	return 0;
+}
+
+static ssize_t ctl_read(struct file *file, char __user *buf, size_t len,
+			loff_t *ppos)
+{
+	return volsnap_event_read(file, buf, len);
 }
 
 static const struct file_operations ctl_fops = {
 	.owner		= THIS_MODULE,
-	.open		= nonseekable_open,
+	.open		= ctl_open,
 	.release	= ctl_release,
+	.read		= ctl_read,
+	.poll		= volsnap_event_poll,
 	.unlocked_ioctl	= ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

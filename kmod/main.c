@@ -12,6 +12,7 @@
  *   store.c     the shadow store and its on-disk header
  *   snapshot.c  snapshots and their read-only image devices
  *   ctl.c       the control device and its ioctls
+ *   event.c     events read from the control device, and uevents
  *   stack.c     which devices write to which (stores fed back refused)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -23,6 +24,7 @@
 #include <linux/volsnap.h>
 
 #include "ctl.h"
+#include "event.h"
 #include "hook.h"
 #include "origin.h"
 #include "snapshot.h"
@@ -219,6 +221,7 @@ snapshot_exit:
 static void __exit volsnap_exit(void)
 {
 	volsnap_ctl_exit();
+	volsnap_event_exit();
 	volsnap_hook_exit();
 	volsnap_origin_exit();
 	volsnap_snapshot_exit();

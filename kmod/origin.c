@@ -46,6 +46,7 @@
 
 #include <linux/volsnap.h>
 
+#include "event.h"
 #include "hook.h"
 #include "origin.h"
 #include "snapshot.h"
@@ -464,6 +465,36 @@ static unsigned long hold_limit(void)
 	return msecs_to_jiffies(READ_ONCE(volsnap_hold_limit_ms));
 }
 
+/* Tell user space that @o's writes were held for the hold limit. */
+static void hold_expired_event(struct volsnap_origin *o)
+{
+	struct volsnap_event ev = {
+		.type = VOLSNAP_EVENT_HOLD_EXPIRED,
+		.major = MAJOR(o->dev),
+		.minor = MINOR(o->dev),
+		.count = READ_ONCE(volsnap_hold_limit_ms),
+	};
+
+	volsnap_event_raise(&ev);
+}
+
+/* The store's fill threshold was reached; any context, must not sleep. */
+static void store_full_event(void *data, u64 used, u64 total,
+			     unsigned int threshold)
+{
+	struct volsnap_origin *o = data;
+	struct volsnap_event ev = {
+		.type = VOLSNAP_EVENT_THRESHOLD,
+		.major = MAJOR(o->dev),
+		.minor = MINOR(o->dev),
+		.count = used,
+		.total = total,
+		.threshold = threshold,
+	};
+
+	volsnap_event_raise(&ev);
+}
+
 /*
  * Freeze the filesystem (if any) and close the gate, all within the hold
  * limit, which counts from the start of the filesystem freeze.
@@ -486,6 +517,8 @@ static int freeze(struct volsnap_origin *o)
 		volsnap_thaw_bdev(o->bdev.bdev);
 		pr_warn("%pg: not frozen within %u ms: snapshot failed\n",
 			o->bdev.bdev, volsnap_hold_limit_ms);
+		if (ret == -ETIMEDOUT)
+			hold_expired_event(o);
 	}
 	return ret;
 }
@@ -521,6 +554,7 @@ static void watchdog_fn(struct work_struct *work)
 			end_freeze(o, VOLSNAP_TIMED_OUT);
 			pr_warn("%pg: frozen longer than %u ms: thawed, snapshot failed\n",
 				o->bdev.bdev, volsnap_hold_limit_ms);
+			hold_expired_event(o);
 		}
 	}
 	mutex_unlock(&o->freeze_lock);
@@ -915,9 +949,12 @@ int volsnap_origin_snapshot_set(struct volsnap_origin **os, unsigned int n,
 	start = ktime_get_ns();
 	ret = set_hold(os, n, jiffies + hold_limit(), failed);
 	if (ret) {
-		if (ret == -ETIMEDOUT)
+		if (ret == -ETIMEDOUT) {
 			pr_warn("snapshot set of %u: not frozen within %u ms: failed\n",
 				n, volsnap_hold_limit_ms);
+			for (i = 0; i < n; i++)
+				hold_expired_event(os[i]);
+		}
 		goto discard;
 	}
 	for (i = 0; i < n; i++)
@@ -1058,6 +1095,9 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 		o->store = NULL;
 		goto close;
 	}
+	o->store->full = store_full_event;
+	o->store->full_data = o;
+	volsnap_store_set_threshold(o->store, VOLSNAP_THRESHOLD_DEFAULT);
 
 	/* Pins the module while attached: rmmod is refused. */
 	__module_get(THIS_MODULE);
@@ -1265,6 +1305,8 @@ restart:
 			continue;
 		pr_warn("%pg: %s disappeared: detaching\n", o->bdev.bdev,
 			bdev_gone(o->bdev.bdev) ? "origin" : "store");
+		/* Tells user space which snapshots go with it. */
+		volsnap_snapshot_invalidate(o, 0, U32_MAX, -ENODEV);
 		volsnap_origin_detach(o, true);
 		goto restart;	/* the mutex was dropped */
 	}

@@ -32,6 +32,7 @@
 
 #include <linux/volsnap.h>
 
+#include "event.h"
 #include "hook.h"
 #include "origin.h"
 #include "snapshot.h"
@@ -681,12 +682,32 @@ struct volsnap_snapshot *volsnap_snapshot_find(struct volsnap_origin *o, u32 id)
 	return NULL;
 }
 
+/* @s has just been marked invalid: tell user space. */
+static void invalid_event(struct volsnap_origin *o, struct volsnap_snapshot *s,
+			  int error)
+{
+	struct volsnap_event ev = {
+		.type = VOLSNAP_EVENT_INVALID,
+		.major = MAJOR(o->dev),
+		.minor = MINOR(o->dev),
+		.snapshot_id = s->epoch,
+		.error = error,
+		.image_index = s->index,
+	};
+
+	lockdep_assert_held(&o->snap_lock);
+	volsnap_event_raise(&ev);
+}
+
 /**
  * volsnap_snapshot_invalidate() - mark snapshots whose image would be wrong
  * @o: the origin.
  * @after: snapshots with an epoch > @after ...
  * @upto: ... and <= @upto are affected.
- * @error: why (-ENOSPC store full, or an I/O error).
+ * @error: why (-ENOSPC store full, -EXDEV partitions added, -ENODEV the
+ *	origin or store disappeared, or an I/O error).
+ *
+ * Sends a %VOLSNAP_EVENT_INVALID event for each snapshot it marks.
  *
  * Context: any process context (copy workers).
  */
@@ -702,10 +723,12 @@ void volsnap_snapshot_invalidate(struct volsnap_origin *o, u32 after, u32 upto,
 			continue;
 		WRITE_ONCE(s->error, error);
 		changed = true;
+		invalid_event(o, s, error);
 		pr_warn_ratelimited("%pg: snapshot %u (volsnap%d) is invalid: %s (%d)\n",
 				    o->bdev.bdev, s->epoch, s->index,
 				    error == -ENOSPC ? "store full" :
 				    error == -EXDEV ? "partitions added to the origin" :
+				    error == -ENODEV ? "origin or store disappeared" :
 				    "copy failed",
 				    error);
 	}
@@ -765,6 +788,7 @@ void volsnap_snapshot_shrunk(struct volsnap_origin *o, sector_t sectors)
 			continue;
 		WRITE_ONCE(s->error, -ERANGE);
 		changed = true;
+		invalid_event(o, s, -ERANGE);
 		pr_warn_ratelimited("%pg: snapshot %u (volsnap%d) is invalid: origin shrank to %llu sectors\n",
 				    o->bdev.bdev, s->epoch, s->index,
 				    (unsigned long long)sectors);

@@ -268,6 +268,20 @@ int volsnap_store_release(struct volsnap_store *st, struct block_device *origin)
 	return header_write(st, origin, STORE_STATE_CLEAN);
 }
 
+/*
+ * Has @used just reached the threshold? Then the threshold in percent (to
+ * report outside the lock), once until @used falls below it again.
+ */
+static unsigned int threshold_crossed(struct volsnap_store *st)
+{
+	lockdep_assert_held(&st->lock);
+	if (st->above || !st->threshold_chunks ||
+	    st->used < st->threshold_chunks)
+		return 0;
+	st->above = true;
+	return st->threshold;
+}
+
 /**
  * volsnap_store_alloc_run() - take free data chunks, adjacent if possible
  * @st: the store.
@@ -281,6 +295,8 @@ int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
 			    u64 *chunk)
 {
 	unsigned long bit, end;
+	unsigned int full;
+	u64 used_now;
 
 	spin_lock(&st->lock);
 	bit = find_next_zero_bit(st->bitmap, st->nr_chunks, st->hint);
@@ -295,7 +311,11 @@ int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
 	bitmap_set(st->bitmap, bit, end - bit);
 	st->used += end - bit;
 	st->hint = end;
+	full = threshold_crossed(st);
+	used_now = st->used;
 	spin_unlock(&st->lock);
+	if (full)
+		st->full(st->full_data, used_now, st->nr_chunks, full);
 	*chunk = bit;
 	return end - bit;
 }
@@ -310,6 +330,9 @@ void volsnap_store_free(struct volsnap_store *st, u64 chunk)
 	spin_lock(&st->lock);
 	if (!WARN_ON_ONCE(!__test_and_clear_bit(chunk, st->bitmap)))
 		st->used--;
+	/* Below the threshold again: the next rise is reported. */
+	if (st->used < st->threshold_chunks)
+		st->above = false;
 	spin_unlock(&st->lock);
 }
 
@@ -322,4 +345,42 @@ void volsnap_store_free(struct volsnap_store *st, u64 chunk)
 u64 volsnap_store_used(struct volsnap_store *st)
 {
 	return READ_ONCE(st->used);
+}
+
+/**
+ * volsnap_store_set_threshold() - when to report that the store fills up
+ * @st: the store.
+ * @percent: fill level, 1 to 100, or 0 for never.
+ *
+ * A threshold at or below the current use is reported at once (through
+ * @st->full, which must be set).
+ *
+ * Context: process context, not under @st->lock.
+ */
+void volsnap_store_set_threshold(struct volsnap_store *st, unsigned int percent)
+{
+	unsigned int full;
+	u64 used;
+
+	spin_lock(&st->lock);
+	WRITE_ONCE(st->threshold, percent);
+	st->threshold_chunks = percent ?
+		max_t(u64, 1, DIV_ROUND_UP_ULL(st->nr_chunks * percent, 100)) : 0;
+	st->above = false;
+	full = threshold_crossed(st);
+	used = st->used;
+	spin_unlock(&st->lock);
+	if (full)
+		st->full(st->full_data, used, st->nr_chunks, full);
+}
+
+/**
+ * volsnap_store_threshold() - the fill threshold in percent
+ * @st: the store.
+ *
+ * Return: the percentage, 0 for none.
+ */
+unsigned int volsnap_store_threshold(struct volsnap_store *st)
+{
+	return READ_ONCE(st->threshold);
 }

@@ -24,6 +24,12 @@
  * @bitmap: one bit per data chunk, set while in use.
  * @used: data chunks in use.
  * @hint: where the next search for a free chunk starts.
+ * @threshold: fill level in percent at which @full is called, 0 never.
+ * @threshold_chunks: @threshold as chunks in use (0 with none).
+ * @above: @used reached @threshold_chunks and has not fallen below since.
+ * @full: called, outside @lock, when @used rises to @threshold_chunks;
+ *	from any context the allocation is made in (it must not sleep).
+ * @full_data: @full's argument.
  */
 struct volsnap_store {
 	struct volsnap_bdev dev;
@@ -32,10 +38,16 @@ struct volsnap_store {
 	u8 uuid[16];
 	u64 attached_ns;
 
-	spinlock_t lock;	/* @bitmap, @used, @hint */
+	spinlock_t lock;	/* @bitmap, @used, @hint, @threshold.. @above */
 	unsigned long *bitmap;
 	u64 used;
 	u64 hint;
+	unsigned int threshold;
+	u64 threshold_chunks;
+	bool above;
+
+	void (*full)(void *data, u64 used, u64 total, unsigned int threshold);
+	void *full_data;
 };
 
 struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
@@ -46,6 +58,8 @@ int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
 			    u64 *chunk);
 void volsnap_store_free(struct volsnap_store *st, u64 chunk);
 u64 volsnap_store_used(struct volsnap_store *st);
+void volsnap_store_set_threshold(struct volsnap_store *st, unsigned int percent);
+unsigned int volsnap_store_threshold(struct volsnap_store *st);
 
 /**
  * volsnap_store_sector() - first sector of a data chunk on the store device

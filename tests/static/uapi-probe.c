@@ -21,6 +21,8 @@ static_assert(sizeof(struct volsnap_extent) == 16, "volsnap_extent");
 static_assert(sizeof(struct volsnap_diff) == 80, "volsnap_diff");
 static_assert(sizeof(struct volsnap_revert) == 32, "volsnap_revert");
 static_assert(sizeof(struct volsnap_writable) == 32, "volsnap_writable");
+static_assert(sizeof(struct volsnap_origin_set) == 32, "volsnap_origin_set");
+static_assert(sizeof(struct volsnap_event) == 80, "volsnap_event");
 
 int main(void)
 {

@@ -260,10 +260,13 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		{ "store",      required_argument, NULL, 's' },
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "force",      no_argument,       NULL, 'f' },
+		{ "threshold",  required_argument, NULL, 't' },
 		{ "help",       no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct volsnap_attach at = { 0 };
+	const char *threshold = NULL;
+	unsigned int pct = 0;
 	const char *origin, *store = NULL, *chunk = NULL;
 	unsigned long long size = VOLSNAP_CHUNK_DEFAULT;
 	char *oname, *sname, sizebuf[32];
@@ -271,10 +274,15 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	bool force = false;
 	dev_t odev, sdev;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "s:c:f", longopts)) != -1) {
+	while ((c = cmd_getopt(cmd, argc, argv, "s:c:ft:", longopts)) != -1) {
 		switch (c) {
 		case 'f':
 			force = true;
+			break;
+		case 't':
+			threshold = optarg;
+			if (threshold_arg(cmd, threshold, &pct))
+				return EXIT_USAGE;
 			break;
 		case 's':
 			store = optarg;
@@ -332,6 +340,10 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		       sizebuf);
 		free(oname);
 		free(sname);
+		ret = threshold ? origin_set_threshold(fd, odev, pct) : 0;
+		if (ret)
+			ctl_error(ret, origin, NULL, "attached, but cannot set "
+				  "its threshold (snapctl set ORIGIN threshold=PCT)");
 	}
 	close(fd);
 	close(sfd);
@@ -342,7 +354,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 const struct command cmd_attach = {
 	.name = "attach",
 	.fn = do_attach,
-	.args = "ORIGIN --store STORE [--chunk-size SIZE] [--force]",
+	.args = "ORIGIN --store STORE [--chunk-size SIZE] [--threshold PCT] [--force]",
 	.summary = "start tracking ORIGIN, preserving overwritten data on STORE",
 	.help =
 	"Start tracking ORIGIN, a block device that may be mounted and in use.\n"
@@ -358,6 +370,9 @@ const struct command cmd_attach = {
 	"                          4K to 1M (default 64K); bytes, or K or M\n"
 	"                          for KiB or MiB, any case\n"
 	"  -f, --force             attach even when STORE holds a filesystem\n"
+	"  -t, --threshold PCT     send a threshold event when STORE is PCT\n"
+	"                          percent full (0 to 100 or off; default 80;\n"
+	"                          'snapctl set' changes it later)\n"
 	"  -h, --help              show this help and exit\n",
 };
 

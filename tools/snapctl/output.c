@@ -61,6 +61,8 @@ static const struct colinfo infos[] = {
 			    "the snapshot an unfinished revert writes back (none: empty)" },
 	[COL_NR_SNAPS] = { "NR_SNAPS", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, false,
 			   "number of snapshots of the origin" },
+	[COL_THRESHOLD] = { "THRESHOLD", 3, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, false,
+			    "store fill in percent that sends a threshold event (none: empty)" },
 	[COL_ID] = { "ID", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
 		     "snapshot id, per origin" },
 	[COL_SET] = { "SET", 2, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, true,
@@ -235,6 +237,8 @@ const char *snap_reason(const struct volsnap_snapshot_info *si)
 		return "origin shrank";
 	case EXDEV:
 		return "partitions added";
+	case ENODEV:
+		return "origin or store removed";
 	default:
 		return strerror(-si->error);
 	}
@@ -337,6 +341,10 @@ void output_add(struct libscols_table *tb, const struct origin_row *o,
 			break;
 		case COL_NR_SNAPS:
 			snprintf(buf, sizeof(buf), "%u", oi->nr_snapshots);
+			break;
+		case COL_THRESHOLD:
+			if (oi->threshold)
+				snprintf(buf, sizeof(buf), "%u", oi->threshold);
 			break;
 		case COL_ID:
 			snprintf(buf, sizeof(buf), "%u", si->id);

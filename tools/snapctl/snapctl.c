@@ -37,6 +37,8 @@ static const struct command *const commands[] = {
 	&cmd_revert,
 	&cmd_writable,
 	&cmd_backup_complete,
+	&cmd_set,
+	&cmd_monitor,
 	&cmd_version,
 };
 
@@ -55,7 +57,7 @@ static const char help_tail[] =
 	"\n"
 	"Options:\n"
 	"  -J, --json        JSON output (create, list, status, diff, clone,\n"
-	"                    verify, version)\n"
+	"                    verify, monitor, version)\n"
 	"  -r, --raw         raw tables (list, status)\n"
 	"  -n, --noheadings  tables without a header line (list, status)\n"
 	"  -b, --bytes       sizes in bytes (list, status)\n"

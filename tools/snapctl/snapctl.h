@@ -15,6 +15,7 @@
  *   cmd_export.c    export
  *   cmd_version.c   version
  *   writers.c       writers around create, backup-complete
+ *   cmd_monitor.c   monitor (events), set
  */
 #ifndef SNAPCTL_H
 #define SNAPCTL_H
@@ -91,6 +92,9 @@ extern const struct command cmd_export;
 extern const struct command cmd_version;
 extern const struct command cmd_diff, cmd_revert, cmd_writable;
 extern const struct command cmd_backup_complete;
+extern const struct command cmd_monitor, cmd_set;
+int origin_set_threshold(int fd, dev_t devno, unsigned int pct);
+int threshold_arg(const struct command *cmd, const char *s, unsigned int *pct);
 bool revert_busy(dev_t origin, char *buf, size_t len);
 void print_versions(void);
 
@@ -207,6 +211,7 @@ enum {
 	COL_TIMED_OUT,
 	COL_REVERTING,
 	COL_NR_SNAPS,
+	COL_THRESHOLD,
 	COL_ID,
 	COL_SET,
 	COL_DEVICE,

@@ -66,6 +66,8 @@ struct volsnap_features {
 #define VOLSNAP_FEAT_REVERT	(1ULL << 5)
 /** VOLSNAP_FEAT_WRITABLE - writable snapshot images */
 #define VOLSNAP_FEAT_WRITABLE	(1ULL << 6)
+/** VOLSNAP_FEAT_EVENTS - events read from the control device; %VOLSNAP_IOC_SET */
+#define VOLSNAP_FEAT_EVENTS	(1ULL << 8)
 
 /** VOLSNAP_CHUNK_MIN - smallest chunk size in bytes */
 #define VOLSNAP_CHUNK_MIN	4096
@@ -227,6 +229,9 @@ struct volsnap_delete {
  * @revert_id: with %VOLSNAP_ORIGIN_REVERTING, the snapshot being written
  *	back to the origin; zero otherwise.
  * @pad2: zero.
+ * @threshold: the store fill level, in percent of @store_chunks, at which
+ *	a %VOLSNAP_EVENT_THRESHOLD event is sent; 0 when none is (see
+ *	%VOLSNAP_IOC_SET).
  * @reserved: zero.
  */
 struct volsnap_origin_info {
@@ -243,7 +248,8 @@ struct volsnap_origin_info {
 	__u32 pad;
 	__u32 revert_id;
 	__u32 pad2;
-	__u64 reserved[1];
+	__u32 threshold;
+	__u32 reserved[1];
 };
 
 /** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
@@ -413,6 +419,111 @@ struct volsnap_writable {
 	__u64 reserved[2];
 };
 
+/** VOLSNAP_THRESHOLD_DEFAULT - store fill threshold of a new origin, percent */
+#define VOLSNAP_THRESHOLD_DEFAULT	80
+
+/** VOLSNAP_SET_THRESHOLD - set: @threshold is given */
+#define VOLSNAP_SET_THRESHOLD	(1U << 0)
+
+/**
+ * struct volsnap_origin_set - change settings of an attached origin
+ * @flags: in: which fields to apply: %VOLSNAP_SET_THRESHOLD; at least one.
+ * @major: in: the origin's device number, major part.
+ * @minor: in: the origin's device number, minor part.
+ * @threshold: in, with %VOLSNAP_SET_THRESHOLD: the store fill level in
+ *	percent, 1 to 100, at which a %VOLSNAP_EVENT_THRESHOLD event is sent,
+ *	or 0 for none. Otherwise must be zero.
+ * @reserved: in: must be zero.
+ */
+struct volsnap_origin_set {
+	__u32 flags;
+	__u32 major;
+	__u32 minor;
+	__u32 threshold;
+	__u64 reserved[2];
+};
+
+/**
+ * enum volsnap_event_type - what a &struct volsnap_event reports
+ * @VOLSNAP_EVENT_LOST: this reader fell more than %VOLSNAP_EVENT_RING
+ *	events behind and missed some: @count says how many, @seq is the
+ *	first one missed. Only this reader missed them; it goes on with the
+ *	oldest event still kept.
+ * @VOLSNAP_EVENT_INVALID: snapshot @snapshot_id (image /dev/volsnap
+ *	@image_index) of the origin became invalid; @error says why:
+ *	-ENOSPC the store was full, -EIO a copy failed (origin read or
+ *	store write), -ERANGE the origin shrank below the image's size,
+ *	-EXDEV a whole-disk origin gained partitions, -ENODEV the origin or
+ *	its store disappeared (the snapshot is deleted with the detach).
+ * @VOLSNAP_EVENT_THRESHOLD: the origin's store filled up to its threshold
+ *	(@threshold percent): @count chunks of @total are in use. Sent once
+ *	when usage rises to the threshold, again only after it fell below.
+ * @VOLSNAP_EVENT_HOLD_EXPIRED: writes of the origin were held (frozen)
+ *	for the hold limit, @count milliseconds: the kernel thawed it and
+ *	the snapshot being taken failed (@snapshot_id is 0: none was made).
+ * @VOLSNAP_EVENT_STORE_GROWN: reserved for a store file that grew; not
+ *	sent by this version.
+ */
+enum volsnap_event_type {
+	VOLSNAP_EVENT_LOST = 1,
+	VOLSNAP_EVENT_INVALID = 2,
+	VOLSNAP_EVENT_THRESHOLD = 3,
+	VOLSNAP_EVENT_HOLD_EXPIRED = 4,
+	VOLSNAP_EVENT_STORE_GROWN = 5,
+};
+
+/**
+ * VOLSNAP_EVENT_RING - events the module keeps for readers that lag
+ *
+ * A reader more than this many events behind gets one
+ * %VOLSNAP_EVENT_LOST record in place of those it missed.
+ */
+#define VOLSNAP_EVENT_RING	256
+
+/**
+ * struct volsnap_event - one event, as read() from the control device
+ * @type: a &enum volsnap_event_type.
+ * @flags: zero; bits may be defined later.
+ * @seq: sequence number, increasing by one per event since the module
+ *	was loaded (all origins share it), starting at 1.
+ * @time_ns: when it happened, CLOCK_REALTIME in nanoseconds.
+ * @major: the origin's device number, major part (zero for LOST).
+ * @minor: the origin's device number, minor part.
+ * @snapshot_id: INVALID: the snapshot's id; zero otherwise.
+ * @error: INVALID: why, a negative errno; zero otherwise.
+ * @count: THRESHOLD: store chunks in use; HOLD_EXPIRED: the hold limit in
+ *	ms; LOST: events missed.
+ * @total: THRESHOLD: store chunks in all; zero otherwise.
+ * @image_index: INVALID: N of the image device /dev/volsnapN.
+ * @threshold: THRESHOLD: the origin's threshold, percent.
+ * @reserved: zero.
+ *
+ * Every file open on the control device gets every event raised from the
+ * moment it was opened, in @seq order, as whole records: read() with a
+ * buffer of at least one record returns as many as fit and are pending,
+ * and blocks while none is (-EAGAIN with O_NONBLOCK); poll() reports
+ * EPOLLIN while one is pending. Files used only for ioctls are not
+ * affected: the events wait in a ring that every reader shares and
+ * overwrite the oldest. Reading needs what the ioctls need: a file opened
+ * by a caller with CAP_SYS_ADMIN. The same events are sent as uevents
+ * (KOBJ_CHANGE) on the origin's block device, see Documentation/volsnap.rst.
+ */
+struct volsnap_event {
+	__u32 type;
+	__u32 flags;
+	__u64 seq;
+	__u64 time_ns;
+	__u32 major;
+	__u32 minor;
+	__u32 snapshot_id;
+	__s32 error;
+	__u64 count;
+	__u64 total;
+	__u32 image_index;
+	__u32 threshold;
+	__u64 reserved[2];
+};
+
 /* The ioctl magic; see Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define VOLSNAP_IOC_MAGIC	0xB7
 
@@ -561,5 +672,14 @@ struct volsnap_writable {
  * snapshot is invalid; -EBUSY a revert writes it back; -ENOMEM.
  */
 #define VOLSNAP_IOC_WRITABLE	_IOW(VOLSNAP_IOC_MAGIC, 0x0c, struct volsnap_writable)
+
+/**
+ * define VOLSNAP_IOC_SET - change settings of an attached origin
+ *
+ * Takes a &struct volsnap_origin_set. A threshold set at or below the
+ * store's current use sends its event at once. Errors: -ENODEV not
+ * attached; -EINVAL no or unknown flags, a threshold above 100.
+ */
+#define VOLSNAP_IOC_SET		_IOW(VOLSNAP_IOC_MAGIC, 0x0d, struct volsnap_origin_set)
 
 #endif /* _UAPI_LINUX_VOLSNAP_H */
