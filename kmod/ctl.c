@@ -427,7 +427,7 @@ static long ctl_set(struct volsnap_origin_set __user *uarg)
 
 	if (copy_from_user(&set, uarg, sizeof(set)))
 		return -EFAULT;
-	if (!set.flags || (set.flags & ~VOLSNAP_SET_THRESHOLD) ||
+	if (!set.flags || (set.flags & ~VOLSNAP_ORIGIN_SET_THRESHOLD) ||
 	    !all_zero(set.reserved, sizeof(set.reserved)))
 		return -EINVAL;
 	if (set.threshold > 100)
@@ -640,7 +640,7 @@ static long ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ctl_revert(file, uarg);
 	case VOLSNAP_IOC_WRITABLE:
 		return ctl_writable(uarg);
-	case VOLSNAP_IOC_SET:
+	case VOLSNAP_IOC_ORIGIN_SET:
 		return ctl_set(uarg);
 	default:
 		return -ENOTTY;

@@ -58,7 +58,7 @@ struct event_reader {
 
 static void uevent_fn(struct work_struct *work);
 static DECLARE_WORK(uevent_work, uevent_fn);
-/* uevent_fn()'s cursor; only uevent_fn uses it, and work items do not nest. */
+/* The next event to send a uevent for; volsnap_ctl_mutex protects it. */
 static u64 uevent_next = 1;
 
 /**
@@ -179,8 +179,12 @@ ssize_t volsnap_event_read(struct file *file, char __user *buf, size_t len)
 		return -EPERM;
 	if (len < sizeof(ev))
 		return -EINVAL;
-	if (mutex_lock_interruptible(&r->lock))
+	if (file->f_flags & O_NONBLOCK) {
+		if (!mutex_trylock(&r->lock))
+			return -EAGAIN;
+	} else if (mutex_lock_interruptible(&r->lock)) {
 		return -ERESTARTSYS;
+	}
 	while (!event_pending(r)) {
 		ret = -EAGAIN;
 		if (file->f_flags & O_NONBLOCK)
@@ -223,12 +227,15 @@ unlock:
  * @file: the control file.
  * @wait: poll table.
  *
- * Return: the poll mask.
+ * Return: the poll mask; EPOLLERR for a file read() would refuse.
  */
 __poll_t volsnap_event_poll(struct file *file, struct poll_table_struct *wait)
 {
 	struct event_reader *r = file->private_data;
 
+	/* read() would fail: say so rather than report events forever. */
+	if (!file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN))
+		return EPOLLERR;
 	poll_wait(file, &event_wq, wait);
 	return event_pending(r) ? EPOLLIN | EPOLLRDNORM : 0;
 }
@@ -249,7 +256,11 @@ static const char *event_name(u32 type)
 	}
 }
 
-/* KOBJ_CHANGE on the origin's device, if it is still attached. */
+/*
+ * KOBJ_CHANGE on the origin's device, if it is still attached and its
+ * device still registered (not one being removed). volsnap_ctl_mutex held:
+ * it keeps the origin, and its open block device, attached.
+ */
 static void uevent_send(const struct volsnap_event *ev)
 {
 	char env[7][48];
@@ -258,7 +269,11 @@ static void uevent_send(const struct volsnap_event *ev)
 	const char *name = event_name(ev->type);
 	int n = 0;
 
+	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (!name)
+		return;
+	o = volsnap_origin_find(MKDEV(ev->major, ev->minor));
+	if (!o || !device_is_registered(&o->bdev.bdev->bd_device))
 		return;
 	snprintf(env[n++], sizeof(env[0]), "VOLSNAP_EVENT=%s", name);
 	snprintf(env[n++], sizeof(env[0]), "VOLSNAP_SEQ=%llu", ev->seq);
@@ -285,31 +300,28 @@ static void uevent_send(const struct volsnap_event *ev)
 	}
 	for (envp[n] = NULL; n--; )
 		envp[n] = env[n];
-
-	/*
-	 * The mutex keeps the origin, and its open block device, attached.
-	 * No reclaim may write meanwhile: it could wait for a frozen
-	 * filesystem, whose thaw ioctl waits for the mutex.
-	 */
-	mutex_lock(&volsnap_ctl_mutex);
-	o = volsnap_origin_find(MKDEV(ev->major, ev->minor));
-	if (o) {
-		unsigned int noio = memalloc_noio_save();
-
-		kobject_uevent_env(&o->bdev.bdev->bd_device.kobj, KOBJ_CHANGE,
-				   envp);
-		memalloc_noio_restore(noio);
-	}
-	mutex_unlock(&volsnap_ctl_mutex);
+	kobject_uevent_env(&o->bdev.bdev->bd_device.kobj, KOBJ_CHANGE, envp);
 }
 
-/* Sends the uevents of the events raised since it last ran. */
-static void uevent_fn(struct work_struct *work)
+/**
+ * volsnap_event_flush_uevents() - send the uevents of the events raised
+ * since the last call
+ *
+ * Called by the uevent work, and before an origin is detached, so that the
+ * events raised just before (the origin or store disappeared) still reach
+ * udev. uevent_next is only used here, under the mutex.
+ *
+ * Context: volsnap_ctl_mutex held. No reclaim may write meanwhile: it
+ * could wait for a frozen filesystem, whose thaw waits for the mutex.
+ */
+void volsnap_event_flush_uevents(void)
 {
+	unsigned int noio = memalloc_noio_save();
 	struct volsnap_event ev;
 	unsigned long flags;
 	bool more;
 
+	lockdep_assert_held(&volsnap_ctl_mutex);
 	for (;;) {
 		spin_lock_irqsave(&event_lock, flags);
 		more = event_take(&uevent_next, &ev);
@@ -321,6 +333,14 @@ static void uevent_fn(struct work_struct *work)
 		else
 			uevent_send(&ev);
 	}
+	memalloc_noio_restore(noio);
+}
+
+static void uevent_fn(struct work_struct *work)
+{
+	mutex_lock(&volsnap_ctl_mutex);
+	volsnap_event_flush_uevents();
+	mutex_unlock(&volsnap_ctl_mutex);
 }
 
 /**

@@ -20,6 +20,7 @@ void volsnap_event_release(struct file *file);
 ssize_t volsnap_event_read(struct file *file, char __user *buf, size_t len);
 __poll_t volsnap_event_poll(struct file *file, struct poll_table_struct *wait);
 
+void volsnap_event_flush_uevents(void);
 void volsnap_event_exit(void);
 
 #endif /* VOLSNAP_EVENT_H */

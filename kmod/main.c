@@ -221,9 +221,10 @@ snapshot_exit:
 static void __exit volsnap_exit(void)
 {
 	volsnap_ctl_exit();
-	volsnap_event_exit();
 	volsnap_hook_exit();
 	volsnap_origin_exit();
+	/* After the size poll, the last thing that could raise one. */
+	volsnap_event_exit();
 	volsnap_snapshot_exit();
 	pr_info("unloaded\n");
 }

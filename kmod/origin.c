@@ -1307,6 +1307,8 @@ restart:
 			bdev_gone(o->bdev.bdev) ? "origin" : "store");
 		/* Tells user space which snapshots go with it. */
 		volsnap_snapshot_invalidate(o, 0, U32_MAX, -ENODEV);
+		/* Their uevents go out while the origin is still attached. */
+		volsnap_event_flush_uevents();
 		volsnap_origin_detach(o, true);
 		goto restart;	/* the mutex was dropped */
 	}

@@ -265,8 +265,9 @@ static void check_model(const struct state *st)
 		if (r->nr_snapshots != o->n || st->ns[i] != o->n)
 			bad("%u:%u has %u snapshots (status %u), expected %u",
 			    r->major, r->minor, r->nr_snapshots, st->ns[i], o->n);
-		if (r->pad || r->revert_id || r->pad2 || r->reserved[0])
-			bad("%u:%u: pad, revert or reserved set", r->major, r->minor);
+		if (r->threshold > 100 || r->revert_id || r->pad2 || r->reserved[0])
+			bad("%u:%u: threshold %u, or revert, pad or reserved set",
+			    r->major, r->minor, r->threshold);
 		if (!r->origin_sectors || !r->store_chunks ||
 		    r->store_used > r->store_chunks ||
 		    (!o->n && r->store_used))

@@ -13,7 +13,7 @@
  * - hold_expired: a freeze held past hold_limit_ms sends HOLD_EXPIRED,
  *   with the limit, within a second of the limit; and its uevent.
  * - store_removed: the store disappears; before the origin is detached,
- *   its snapshot is reported invalid with -ENODEV.
+ *   its snapshot is reported invalid with -ENODEV, to udev as well.
  * - two_readers: two files get the same events; a file opened later gets
  *   only the events from then on.
  * - nonblock: an O_NONBLOCK read with nothing pending is EAGAIN, poll()
@@ -21,7 +21,7 @@
  *   larger one gets whole records.
  * - overflow: a reader that falls more than VOLSNAP_EVENT_RING behind
  *   gets one LOST record with the count, then the oldest kept events.
- * - set_errors: VOLSNAP_IOC_SET rejects bad flags, thresholds over 100
+ * - set_errors: VOLSNAP_IOC_ORIGIN_SET rejects bad flags, thresholds over 100
  *   and origins not attached.
  * - capability: reading needs a file opened with CAP_SYS_ADMIN, as the
  *   ioctls do; dropping it after the open does not matter.
@@ -86,7 +86,7 @@ static int uevent_socket(void)
 
 FIXTURE_SETUP(ev)
 {
-	struct volsnap_origin_set set = { .flags = VOLSNAP_SET_THRESHOLD };
+	struct volsnap_origin_set set = { .flags = VOLSNAP_ORIGIN_SET_THRESHOLD };
 	int ret;
 
 	self->rd = -1;
@@ -109,7 +109,7 @@ FIXTURE_SETUP(ev)
 	/* Each test sets the threshold it needs; none by default here. */
 	set.major = self->major;
 	set.minor = self->minor;
-	ASSERT_EQ(0, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	ASSERT_EQ(0, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	self->rd = open("/dev/" VOLSNAP_CTL_NAME, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, self->rd);
 	self->ofd = open(self->origin, O_RDWR | O_DIRECT | O_CLOEXEC);
@@ -176,12 +176,12 @@ static u64 store_used(ev_t *self)
 static int set_threshold(ev_t *self, unsigned int pct)
 {
 	struct volsnap_origin_set set = {
-		.flags = VOLSNAP_SET_THRESHOLD,
+		.flags = VOLSNAP_ORIGIN_SET_THRESHOLD,
 		.major = self->major, .minor = self->minor,
 		.threshold = pct,
 	};
 
-	return ioctl(self->ctl, VOLSNAP_IOC_SET, &set) ? -errno : 0;
+	return ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set) ? -errno : 0;
 }
 
 /*
@@ -384,6 +384,7 @@ TEST_F_TIMEOUT(ev, hold_expired, 60)
 TEST_F_TIMEOUT(ev, store_removed, 60)
 {
 	struct volsnap_event ev;
+	char env[4096] = "";
 	struct volsnap_create c;
 	u64 t0;
 
@@ -400,6 +401,9 @@ TEST_F_TIMEOUT(ev, store_removed, 60)
 	EXPECT_EQ(c.id, ev.snapshot_id);
 	EXPECT_EQ(c.image_index, ev.image_index);
 	EXPECT_EQ(-ENODEV, ev.error);
+	/* Sent before the detach, while the origin is still attached. */
+	ASSERT_EQ(1, wait_uevent(self, "invalid", env, sizeof(env), 3000));
+	EXPECT_TRUE(env_has(env, sizeof(env), "VOLSNAP_ERROR=-19"));
 }
 
 TEST_F(ev, two_readers)
@@ -495,28 +499,28 @@ TEST_F(ev, overflow)
 TEST_F(ev, set_errors)
 {
 	struct volsnap_origin_set set = {
-		.flags = VOLSNAP_SET_THRESHOLD,
+		.flags = VOLSNAP_ORIGIN_SET_THRESHOLD,
 		.major = self->major, .minor = self->minor,
 		.threshold = 101,
 	};
 
-	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	EXPECT_EQ(EINVAL, errno);
 	set.threshold = 100;
-	EXPECT_EQ(0, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	EXPECT_EQ(0, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	set.flags = 0;
-	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	EXPECT_EQ(EINVAL, errno);
-	set.flags = VOLSNAP_SET_THRESHOLD | (1U << 1);
-	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	set.flags = VOLSNAP_ORIGIN_SET_THRESHOLD | (1U << 1);
+	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	EXPECT_EQ(EINVAL, errno);
-	set.flags = VOLSNAP_SET_THRESHOLD;
+	set.flags = VOLSNAP_ORIGIN_SET_THRESHOLD;
 	set.reserved[1] = 1;
-	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	EXPECT_EQ(EINVAL, errno);
 	set.reserved[1] = 0;
 	set.minor = self->minor + 77;
-	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_SET, &set));
+	EXPECT_EQ(-1, ioctl(self->ctl, VOLSNAP_IOC_ORIGIN_SET, &set));
 	EXPECT_EQ(ENODEV, errno);
 }
 

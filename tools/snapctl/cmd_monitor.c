@@ -275,18 +275,18 @@ static int parse_percent(const char *s, unsigned int *pct)
  * @devno: the origin.
  * @pct: percent, 0 for none.
  *
- * Return: 0 or -errno of %VOLSNAP_IOC_SET.
+ * Return: 0 or -errno of %VOLSNAP_IOC_ORIGIN_SET.
  */
 int origin_set_threshold(int fd, dev_t devno, unsigned int pct)
 {
 	struct volsnap_origin_set set = {
-		.flags = VOLSNAP_SET_THRESHOLD,
+		.flags = VOLSNAP_ORIGIN_SET_THRESHOLD,
 		.major = major(devno),
 		.minor = minor(devno),
 		.threshold = pct,
 	};
 
-	return ctl_ioctl(fd, VOLSNAP_IOC_SET, &set);
+	return ctl_ioctl(fd, VOLSNAP_IOC_ORIGIN_SET, &set);
 }
 
 /**

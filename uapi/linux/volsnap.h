@@ -66,7 +66,7 @@ struct volsnap_features {
 #define VOLSNAP_FEAT_REVERT	(1ULL << 5)
 /** VOLSNAP_FEAT_WRITABLE - writable snapshot images */
 #define VOLSNAP_FEAT_WRITABLE	(1ULL << 6)
-/** VOLSNAP_FEAT_EVENTS - events read from the control device; %VOLSNAP_IOC_SET */
+/** VOLSNAP_FEAT_EVENTS - events read from the control device; %VOLSNAP_IOC_ORIGIN_SET */
 #define VOLSNAP_FEAT_EVENTS	(1ULL << 8)
 
 /** VOLSNAP_CHUNK_MIN - smallest chunk size in bytes */
@@ -225,13 +225,13 @@ struct volsnap_delete {
  * @store_chunks: data chunks the store holds in all.
  * @store_used: data chunks in use by preserved copies.
  * @nr_snapshots: live snapshots of this origin.
- * @pad: zero.
+ * @threshold: the store fill level, in percent of @store_chunks, at which
+ *	a %VOLSNAP_EVENT_THRESHOLD event is sent; 0 when none is (see
+ *	%VOLSNAP_IOC_ORIGIN_SET). Zero from modules without
+ *	%VOLSNAP_FEAT_EVENTS (it was padding).
  * @revert_id: with %VOLSNAP_ORIGIN_REVERTING, the snapshot being written
  *	back to the origin; zero otherwise.
  * @pad2: zero.
- * @threshold: the store fill level, in percent of @store_chunks, at which
- *	a %VOLSNAP_EVENT_THRESHOLD event is sent; 0 when none is (see
- *	%VOLSNAP_IOC_SET).
  * @reserved: zero.
  */
 struct volsnap_origin_info {
@@ -245,11 +245,10 @@ struct volsnap_origin_info {
 	__u64 store_chunks;
 	__u64 store_used;
 	__u32 nr_snapshots;
-	__u32 pad;
+	__u32 threshold;
 	__u32 revert_id;
 	__u32 pad2;
-	__u32 threshold;
-	__u32 reserved[1];
+	__u64 reserved[1];
 };
 
 /** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
@@ -422,16 +421,17 @@ struct volsnap_writable {
 /** VOLSNAP_THRESHOLD_DEFAULT - store fill threshold of a new origin, percent */
 #define VOLSNAP_THRESHOLD_DEFAULT	80
 
-/** VOLSNAP_SET_THRESHOLD - set: @threshold is given */
-#define VOLSNAP_SET_THRESHOLD	(1U << 0)
+/** VOLSNAP_ORIGIN_SET_THRESHOLD - set: @threshold is given */
+#define VOLSNAP_ORIGIN_SET_THRESHOLD	(1U << 0)
 
 /**
  * struct volsnap_origin_set - change settings of an attached origin
- * @flags: in: which fields to apply: %VOLSNAP_SET_THRESHOLD; at least one.
+ * @flags: in: which fields to apply: %VOLSNAP_ORIGIN_SET_THRESHOLD; at
+ *	least one.
  * @major: in: the origin's device number, major part.
  * @minor: in: the origin's device number, minor part.
- * @threshold: in, with %VOLSNAP_SET_THRESHOLD: the store fill level in
- *	percent, 1 to 100, at which a %VOLSNAP_EVENT_THRESHOLD event is sent,
+ * @threshold: in, with %VOLSNAP_ORIGIN_SET_THRESHOLD: the store fill level
+ *	in percent, 1 to 100, at which a %VOLSNAP_EVENT_THRESHOLD event is sent,
  *	or 0 for none. Otherwise must be zero.
  * @reserved: in: must be zero.
  */
@@ -674,12 +674,12 @@ struct volsnap_event {
 #define VOLSNAP_IOC_WRITABLE	_IOW(VOLSNAP_IOC_MAGIC, 0x0c, struct volsnap_writable)
 
 /**
- * define VOLSNAP_IOC_SET - change settings of an attached origin
+ * define VOLSNAP_IOC_ORIGIN_SET - change settings of an attached origin
  *
  * Takes a &struct volsnap_origin_set. A threshold set at or below the
  * store's current use sends its event at once. Errors: -ENODEV not
  * attached; -EINVAL no or unknown flags, a threshold above 100.
  */
-#define VOLSNAP_IOC_SET		_IOW(VOLSNAP_IOC_MAGIC, 0x0d, struct volsnap_origin_set)
+#define VOLSNAP_IOC_ORIGIN_SET		_IOW(VOLSNAP_IOC_MAGIC, 0x0d, struct volsnap_origin_set)
 
 #endif /* _UAPI_LINUX_VOLSNAP_H */
