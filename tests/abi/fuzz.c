@@ -415,7 +415,8 @@ static const int doc_generic[] = { EPERM, EFAULT, EINVAL };
 static bool documented(unsigned long cmd, int err)
 {
 	static const int attach[] = { EBADF, ENOTBLK, EBUSY, EXDEV, ENOSPC,
-				      ENOMEM, EIO, EROFS, 0 };
+				      ENOMEM, EIO, EROFS, EISDIR, EOPNOTSUPP,
+				      ENODATA, ETXTBSY, 0 };
 	static const int detach[] = { ENODEV, EBUSY, 0 };
 	static const int create[] = { ENODEV, EMLINK, ETIMEDOUT, EBUSY, ENOMEM, 0 };
 	static const int delete[] = { ENODEV, ENOENT, EBUSY, 0 };
@@ -844,10 +845,12 @@ static void do_attach(enum fdkind ok, enum fdkind sk, bool mutate)
 		expect = EINVAL;
 	else if (oerr)
 		expect = oerr;
-	else if (serr)
+	else if (serr && sk != FD_REG)
 		expect = serr;
 	else if (morigin(odev) || is_mstore(odev))
 		expect = EBUSY;
+	else if (sk == FD_REG)
+		expect = EOPNOTSUPP;	/* a store file on /tmp: no block device */
 	else if (odev == sdev)
 		expect = EINVAL;
 	else if (morigin(sdev) || is_mstore(sdev))
