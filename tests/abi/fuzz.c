@@ -265,8 +265,8 @@ static void check_model(const struct state *st)
 		if (r->nr_snapshots != o->n || st->ns[i] != o->n)
 			bad("%u:%u has %u snapshots (status %u), expected %u",
 			    r->major, r->minor, r->nr_snapshots, st->ns[i], o->n);
-		if (r->pad || r->revert_id || r->pad2 || r->reserved[0])
-			bad("%u:%u: pad, revert or reserved set", r->major, r->minor);
+		if (r->pad || r->revert_id || r->pad2 || r->store_ino)
+			bad("%u:%u: pad, revert or store_ino set", r->major, r->minor);
 		if (!r->origin_sectors || !r->store_chunks ||
 		    r->store_used > r->store_chunks ||
 		    (!o->n && r->store_used))
