@@ -9,8 +9,9 @@
  *   data chunk N is device chunk N + 1. In a file the data chunks are the
  *   file's chunks after the first whose blocks are contiguous on the
  *   filesystem's device, in file order; a chunk whose blocks are not is
- *   left unused, and data_chunks counts only the used ones. Version 1 keeps the chunk map in memory only (snapshots
- *   do not survive a reboot); map_offset and map_len reserve its place
+ *   left unused, and data_chunks counts only the used ones. Version 1
+ *   keeps the chunk map in memory only (snapshots do not survive a
+ *   reboot); map_offset and map_len reserve its place
  *   on the device for a later version, and each map entry will carry a
  *   crc32c of its chunk for verification.
  *
