@@ -113,6 +113,38 @@ static int chunk_map(struct volsnap_store *st, struct inode *inode, u64 fc,
 	return 0;
 }
 
+/*
+ * The header's sector: the blocks of its 4096 bytes at the file's start
+ * must be written and contiguous (the rest of chunk 0 is not used).
+ */
+static int header_map(struct volsnap_store *st, struct inode *inode)
+{
+	unsigned int i, n = max(1U, VOLSNAP_STORE_HEADER_SIZE >> inode->i_blkbits);
+	sector_t block, first = 0;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		block = i;
+		ret = bmap(inode, &block);
+		if (ret)
+			return ret;
+		if (!block) {
+			pr_err("%pD: no written block at byte %llu: the file has a hole or unwritten (preallocated) blocks; write it in full\n",
+			       st->file, (u64)i << inode->i_blkbits);
+			return -ENODATA;
+		}
+		if (!i) {
+			first = block;
+		} else if (block != first + i) {
+			pr_err("%pD: its first %u bytes (the header) are not contiguous on %pg\n",
+			       st->file, VOLSNAP_STORE_HEADER_SIZE, st->bdev);
+			return -EINVAL;
+		}
+	}
+	st->header_sector = first << (inode->i_blkbits - SECTOR_SHIFT);
+	return 0;
+}
+
 /**
  * volsnap_store_file_map() - pin a regular file and map its chunks
  * @st: the store being opened, with @chunk_shift set.
@@ -126,7 +158,7 @@ static int chunk_map(struct volsnap_store *st, struct inode *inode, u64 fc,
  * map blocks (tmpfs, btrfs), -ETXTBSY the file is swap or another store,
  * -EBADF it is not open for writing, -ENODATA it has a hole or unwritten
  * blocks, -EINVAL its size is not a multiple of the filesystem block, the
- * chunk is smaller than a block, or its first chunk (the header) is not
+ * chunk is smaller than a block, or the header's 4096 bytes are not
  * contiguous, -ENOSPC it has no room for the header and one data chunk,
  * -EINTR a fatal signal came; nothing is held on error.
  */
@@ -178,8 +210,12 @@ int volsnap_store_file_map(struct volsnap_store *st, struct file *file)
 		goto fail;
 	}
 	sectors_per_block = i_blocksize(inode) >> SECTOR_SHIFT;
+	ret = header_map(st, inode);
+	if (ret)
+		goto fail;
 
-	for (fc = 0; fc < nr_fc; fc++) {
+	/* Data chunks: the file's chunks after the first, in file order. */
+	for (fc = 1; fc < nr_fc; fc++) {
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			goto fail;
@@ -188,15 +224,7 @@ int volsnap_store_file_map(struct volsnap_store *st, struct file *file)
 		ret = chunk_map(st, inode, fc, &first);
 		if (ret)
 			goto fail;
-		if (!fc) {
-			if (!first) {
-				pr_err("%pD: its first chunk (the header) is not contiguous on %pg\n",
-				       file, st->bdev);
-				ret = -EINVAL;
-				goto fail;
-			}
-			st->header_sector = first * sectors_per_block;
-		} else if (first) {
+		if (first) {
 			ret = extent_add(st, &room, first * sectors_per_block,
 					 follows);
 			if (ret)
@@ -213,7 +241,7 @@ int volsnap_store_file_map(struct volsnap_store *st, struct file *file)
 	/* Reads of the file must not find pages older than our writes. */
 	invalidate_mapping_pages(inode->i_mapping, 0, -1);
 	pr_info("%pD on %pg: %llu data chunks in %u extent(s), %llu file chunk(s) not contiguous\n",
-		file, st->bdev, st->nr_chunks, max(st->nr_extents, 1U),
+		file, st->bdev, st->nr_chunks, st->nr_extents,
 		nr_fc - 1 - st->nr_chunks);
 	return 0;
 

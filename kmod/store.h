@@ -24,6 +24,9 @@
 
 struct file;
 
+/* Bytes of the header at the start of the store's first chunk. */
+#define VOLSNAP_STORE_HEADER_SIZE	4096
+
 /**
  * struct volsnap_store_extent - data chunks that are adjacent on the device
  * @chunk: the first data chunk number.

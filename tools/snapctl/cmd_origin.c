@@ -41,7 +41,7 @@ static const struct errmsg file_store_errors[] = {
 	{ ETXTBSY, "in use as swap or as the store of another origin" },
 	{ EINVAL, "refused by the module: its size must be a multiple of the "
 		  "filesystem block, --chunk-size at least one block, and its "
-		  "first chunk contiguous on disk (see dmesg)" },
+		  "first 4 KiB contiguous on disk (see dmesg)" },
 	{ ENOSPC, "too small for the store header and one chunk: use a larger "
 		  "file or a smaller --chunk-size" },
 	{ EROFS, "its filesystem is read-only" },
