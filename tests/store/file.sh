@@ -13,10 +13,12 @@
 # multiples of the 64 KiB chunk, so some chunks straddle two extents (the
 # module leaves them unused) and runs of chunks end at every extent; the
 # test checks that the file has many extents and that the module found
-# chunks it could not use. A mapping that ignored the extents would read
-# and write the wrong blocks: the images would not verify, and the
-# filler's data, which lies between the store's extents, would change
-# (its checksum is compared before and after).
+# chunks it could not use. A mapping that ignored the extents would write
+# the wrong blocks: after detach, the store file, read through the
+# filesystem, must hold the copies of every sector (each stamp says which
+# origin sector and generation it is), and the filler's data, which lies
+# between the store's extents, must be unchanged (its checksum is compared
+# before and after).
 #
 # While attached, writing, truncating and fallocating the store file fail
 # with ETXTBSY; after detach they work again. Refusals, each with its own
@@ -94,7 +96,7 @@ busy() {
 }
 
 fresh_start
-tap_plan 32
+tap_plan 34
 mkdir -p $EMNT $XMNT $TMNT
 
 # --- ext4 with a fragmented store file --------------------------------
@@ -138,6 +140,11 @@ expect_errno "the store file's filesystem as an origin: EBUSY" 1 EBUSY \
 	snapctl attach "$SCRATCH1" --store "$STORE"
 
 snapctl detach --force "$ORIGIN" > /dev/null
+# Read through the filesystem: the copies must be in the file's blocks.
+check "the store file holds the copies of snapshot 1 (generation 1 of 8 MiB)" \
+	$VSDATA holds $EMNT/store 0 8M 1
+check "and of snapshot 2 (generation 2 of the first 4 MiB)" \
+	$VSDATA holds $EMNT/store 0 4M 2
 check "after detach, the header says clean (state 0) and the file is writable" \
 	sh -c "[ \"\$(od -An -tu4 -j20 -N4 $EMNT/store | tr -d ' ')\" = 0 ] &&
 	       dd if=/dev/zero of=$EMNT/store bs=4k count=1 seek=1 conv=notrunc,fsync"
