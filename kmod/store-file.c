@@ -28,6 +28,25 @@
 
 #include "store.h"
 
+/*
+ * Filesystems whose file blocks stay where bmap() found them while the
+ * file is S_SWAPFILE (their defragmenters and reflink refuse a swap
+ * file, and they move no blocks by themselves). Others (f2fs's garbage
+ * collector, btrfs, bcachefs) may move them, or map blocks bmap() cannot
+ * describe: swapon asks those through ->swap_activate, which a module
+ * cannot use for itself.
+ */
+static bool fs_keeps_blocks(struct super_block *sb)
+{
+	static const char *const names[] = { "ext4", "ext3", "ext2", "xfs" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(sb->s_type->name, names[i]))
+			return true;
+	return false;
+}
+
 /* Pin @inode as swapon does: -ETXTBSY if swap or another store has it. */
 static int file_pin(struct inode *inode)
 {
@@ -154,8 +173,9 @@ static int header_map(struct volsnap_store *st, struct inode *inode)
  * when the data chunks are one extent), @nr_chunks and @nr_bits.
  *
  * Context: process context, may sleep; one bmap() per filesystem block.
- * Return: 0 or -EOPNOTSUPP the filesystem has no block device or cannot
- * map blocks (tmpfs, btrfs), -ETXTBSY the file is swap or another store,
+ * Return: 0 or -EOPNOTSUPP the filesystem has no block device, cannot
+ * map blocks (tmpfs, btrfs) or may move them (anything but ext2/3/4 and
+ * xfs), -ETXTBSY the file is swap or another store,
  * -EBADF it is not open for writing, -ENODATA it has a hole or unwritten
  * blocks, -EINVAL its size is not a multiple of the filesystem block, the
  * chunk is smaller than a block, or the header's 4096 bytes are not
@@ -173,8 +193,9 @@ int volsnap_store_file_map(struct volsnap_store *st, struct file *file)
 	bool follows = false;
 	int ret;
 
-	if (!sb->s_bdev || !inode->i_mapping->a_ops->bmap) {
-		pr_err("%pD: its filesystem (%s) cannot map file blocks to a device\n",
+	if (!sb->s_bdev || !inode->i_mapping->a_ops->bmap ||
+	    !fs_keeps_blocks(sb)) {
+		pr_err("%pD: its filesystem (%s) cannot map file blocks to a device for good (ext4 and xfs can)\n",
 		       file, sb->s_type->name);
 		return -EOPNOTSUPP;
 	}

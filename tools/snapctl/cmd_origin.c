@@ -33,9 +33,9 @@ static const struct errmsg file_store_errors[] = {
 		   "blocks, which the module cannot map: write it in full (dd "
 		   "conv=notrunc from /dev/zero), or let snapctl create it with "
 		   "--store-size" },
-	{ EOPNOTSUPP, "its filesystem cannot map file blocks to a device (tmpfs, "
-		      "btrfs, network filesystems): put the store file on ext4 "
-		      "or xfs, or use a block device" },
+	{ EOPNOTSUPP, "its filesystem cannot map file blocks to a device for "
+		      "good (tmpfs, btrfs, f2fs, network filesystems): put the "
+		      "store file on ext4 or xfs, or use a block device" },
 	{ EXDEV, "is on the origin itself: a store file must be on another "
 		 "filesystem (a store on the origin is not supported yet)" },
 	{ ETXTBSY, "in use as swap or as the store of another origin" },
@@ -495,8 +495,8 @@ const struct command cmd_attach = {
 	"or another signature libblkid knows (swap, RAID, LVM, ...) is refused\n"
 	"unless --force is given.\n"
 	"\n"
-	"STORE may be a regular file on another filesystem that maps file\n"
-	"blocks (ext4, xfs; not tmpfs or btrfs, not ORIGIN's own). With\n"
+	"STORE may be a regular file on another ext2/3/4 or xfs filesystem\n"
+	"(not ORIGIN's own; not tmpfs, btrfs, f2fs: refused). With\n"
 	"--store-size a missing file is created (mode 0600): preallocated, then\n"
 	"written with zeros in full, since the module cannot use holes or\n"
 	"unwritten preallocated blocks. An existing file is used as it is (it\n"

@@ -85,7 +85,7 @@ struct volsnap_features {
  *	which the module opens exclusively for as long as the origin is
  *	attached; or (%VOLSNAP_FEAT_FILE_STORE) a regular file open for
  *	writing, on a filesystem other than the origin's, whose blocks the
- *	filesystem can map (bmap: ext4, xfs; not tmpfs or btrfs). The file
+ *	filesystem can map and keeps in place (ext2/3/4, xfs). The file
  *	must be fully written (no holes, no fallocated but unwritten
  *	blocks), a multiple of the filesystem block in size, with room for
  *	the header chunk and one data chunk; the chunk size must be at
