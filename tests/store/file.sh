@@ -96,7 +96,7 @@ busy() {
 }
 
 fresh_start
-tap_plan 34
+tap_plan 35
 mkdir -p $EMNT $XMNT $TMNT
 
 # --- ext4 with a fragmented store file --------------------------------
@@ -184,6 +184,8 @@ mkfs.xfs -q -f "$SCRATCH2"
 mount -t xfs "$SCRATCH2" $XMNT
 exact "xfs" $XMNT/store 4
 snapctl detach --force "$ORIGIN" > /dev/null
+check "xfs: the store file holds the copies of snapshot 1" \
+	$VSDATA holds $XMNT/store 0 4M 1
 umount $XMNT
 
 check "rmmod is clean" vs_unload
