@@ -26,7 +26,8 @@
 # existing file (EEXIST), a file too small (ENOSPC), a sparse file and a
 # fallocated but unwritten file (ENODATA), a file on the origin's own
 # filesystem (EXDEV), a directory (EISDIR), a file on tmpfs (EOPNOTSUPP),
-# the store file of another attached origin (ETXTBSY). status names the
+# the store file of another attached origin (ETXTBSY), a file carrying
+# the live header of another origin (EBUSY). status names the
 # store file by its path. Detach and rmmod are clean.
 # shellcheck shell=dash
 . ../lib/common.sh
@@ -96,7 +97,7 @@ busy() {
 }
 
 fresh_start
-tap_plan 35
+tap_plan 37
 mkdir -p $EMNT $XMNT $TMNT
 
 # --- ext4 with a fragmented store file --------------------------------
@@ -134,6 +135,13 @@ busy "truncating it: ETXTBSY" xfs_io -c "truncate 0" $EMNT/store
 busy "fallocating it: ETXTBSY" xfs_io -c "falloc 0 4k" $EMNT/store
 # xfs_io reports errors but exits 0: the busy() check needs the message.
 check "reading it works" dd if=$EMNT/store of=/dev/null bs=1M count=1
+# A copy of it carries the live header of $ORIGIN: another origin's attach
+# must refuse it and say so.
+dd if=$EMNT/store of=$EMNT/live bs=64k count=4 conv=fsync 2>/dev/null
+expect_errno "a file with the live header of another origin: EBUSY" 1 EBUSY \
+	snapctl attach "$STORE" --store $EMNT/live
+check "and the message names that origin" grep -q "live volsnap store of origin" /tmp/ee.err
+rm -f $EMNT/live
 expect_errno "the same file as the store of a second origin: ETXTBSY" 1 ETXTBSY \
 	snapctl attach "$STORE" --store $EMNT/store
 expect_errno "the store file's filesystem as an origin: EBUSY" 1 EBUSY \

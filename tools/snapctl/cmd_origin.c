@@ -403,7 +403,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	char *oname, *sname, sizebuf[32];
 	bool force = false, is_file, created;
 	int c, fd, ofd, sfd, ret;
-	dev_t odev, sdev;
+	dev_t odev, sdev, other;
 
 	while ((c = cmd_getopt(cmd, argc, argv, "s:c:S:f", longopts)) != -1) {
 		switch (c) {
@@ -456,7 +456,12 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		return ret;
 	}
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_ATTACH, &at);
-	if (ret && is_file) {
+	if (ret == -EBUSY && is_file && store_header(sfd, odev, &other) == 2) {
+		errx_errno(EBUSY, "%s: holds the live volsnap store of origin %u:%u, "
+			   "not cleanly detached: detach that origin, or zero the "
+			   "file's first 4 KiB to reuse it", store, major(other),
+			   minor(other));
+	} else if (ret && is_file) {
 		ctl_error(ret, store, file_store_errors, "cannot attach this store file");
 		if (created)
 			unlink(store);
