@@ -676,7 +676,7 @@ static int copy_run(struct cow_job *job)
 		for (n = 1; i + n < job->nr &&
 		     slot[i + n].store_chunk == slot[i].store_chunk + n; n++)
 			;
-		ret = job_io(job, buf, i, o->store->dev.bdev,
+		ret = job_io(job, buf, i, o->store->bdev,
 			     volsnap_store_sector(o->store, slot[i].store_chunk),
 			     min_t(sector_t, n * cs, sectors - i * cs),
 			     REQ_OP_WRITE);

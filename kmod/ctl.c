@@ -32,7 +32,8 @@
 #define VOLSNAP_FEATURES \
 	(VOLSNAP_FEAT_ATTACH | VOLSNAP_FEAT_SNAPSHOT | VOLSNAP_FEAT_FREEZE | \
 	 VOLSNAP_FEAT_SET | VOLSNAP_FEAT_DIFF | VOLSNAP_FEAT_REVERT | \
-	 VOLSNAP_FEAT_WRITABLE | VOLSNAP_FEAT_EVENTS)
+	 VOLSNAP_FEAT_WRITABLE | VOLSNAP_FEAT_FILE_STORE | \
+	 VOLSNAP_FEAT_EVENTS)
 
 /* The last snapshot set's id (0: none yet); under volsnap_ctl_mutex. */
 static u64 last_set_id;
@@ -77,8 +78,33 @@ static int fd_to_dev(int fd, dev_t *dev)
 	return ret;
 }
 
+/*
+ * The store behind @fd: a block device's number in *@dev, or a regular
+ * file in *@file (a reference the caller puts).
+ */
+static int fd_to_store(int fd, dev_t *dev, struct file **file)
+{
+	struct file *f = fget(fd);
+	umode_t mode;
+
+	if (!f)
+		return -EBADF;
+	mode = file_inode(f)->i_mode;
+	*file = NULL;
+	if (S_ISREG(mode)) {
+		*file = f;
+		*dev = 0;
+		return 0;
+	}
+	fput(f);
+	if (S_ISDIR(mode))
+		return -EISDIR;
+	return fd_to_dev(fd, dev);
+}
+
 static long ctl_attach(struct volsnap_attach __user *uarg)
 {
+	struct file *store_file = NULL;
 	struct volsnap_attach a;
 	dev_t origin, store;
 	long ret;
@@ -94,13 +120,15 @@ static long ctl_attach(struct volsnap_attach __user *uarg)
 		return -EINVAL;
 	ret = fd_to_dev(a.origin_fd, &origin);
 	if (!ret)
-		ret = fd_to_dev(a.store_fd, &store);
+		ret = fd_to_store(a.store_fd, &store, &store_file);
 	if (ret)
 		return ret;
 
 	mutex_lock(&volsnap_ctl_mutex);
-	ret = volsnap_origin_attach(origin, store, a.chunk_size);
+	ret = volsnap_origin_attach(origin, store, store_file, a.chunk_size);
 	mutex_unlock(&volsnap_ctl_mutex);
+	if (store_file)
+		fput(store_file);
 	return ret;
 }
 
@@ -443,13 +471,17 @@ static long ctl_set(struct volsnap_origin_set __user *uarg)
 
 static void origin_info(struct volsnap_origin *o, struct volsnap_origin_info *info)
 {
-	dev_t store = o->store->dev.bdev->bd_dev;
+	dev_t store = o->store->bdev->bd_dev;
 
 	memset(info, 0, sizeof(*info));
 	info->major = MAJOR(o->dev);
 	info->minor = MINOR(o->dev);
 	info->store_major = MAJOR(store);
 	info->store_minor = MINOR(store);
+	if (o->store->file) {
+		info->state |= VOLSNAP_ORIGIN_STORE_FILE;
+		info->store_ino = file_inode(o->store->file)->i_ino;
+	}
 	info->chunk_size = SECTOR_SIZE << o->chunk_shift;
 	/* The watchdog may change it under us: one read. */
 	switch (READ_ONCE(o->freeze)) {

@@ -121,7 +121,7 @@ static bool is_store(dev_t dev)
 	struct volsnap_origin *o;
 
 	list_for_each_entry(o, &origins, node)
-		if (o->store->dev.bdev->bd_dev == dev)
+		if (o->store->bdev->bd_dev == dev)
 			return true;
 	return false;
 }
@@ -884,7 +884,7 @@ static int set_stacked(struct volsnap_origin **os, unsigned int n,
 		for (j = 0; j < n; j++)
 			if (i != j &&
 			    (volsnap_bdev_reaches(os[i]->bdev.bdev, os[j]->bdev.bdev) ||
-			     volsnap_bdev_reaches(os[i]->store->dev.bdev,
+			     volsnap_bdev_reaches(os[i]->store->bdev,
 						  os[j]->bdev.bdev)))
 				return -ELOOP;
 	}
@@ -1050,13 +1050,15 @@ fail:
 /**
  * volsnap_origin_attach() - start tracking a device
  * @dev: the origin.
- * @store_dev: its store.
+ * @store_dev: its store device, when @store_file is NULL.
+ * @store_file: a regular file as its store, or NULL.
  * @chunk_size: bytes, already validated.
  *
  * Context: volsnap_ctl_mutex held.
  * Return: 0 or a negative errno (see VOLSNAP_IOC_ATTACH).
  */
-int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
+int volsnap_origin_attach(dev_t dev, dev_t store_dev, struct file *store_file,
+			  unsigned int chunk_size)
 {
 	struct volsnap_origin *o;
 	struct block_device *bdev;
@@ -1065,6 +1067,17 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 	lockdep_assert_held(&volsnap_ctl_mutex);
 	if (volsnap_origin_find(dev) || is_store(dev))
 		return -EBUSY;
+	if (store_file) {
+		/* Where its I/O goes (none: volsnap_store_open() refuses it). */
+		bdev = file_inode(store_file)->i_sb->s_bdev;
+		store_dev = bdev ? bdev->bd_dev : 0;
+		/* A store on the origin itself is not supported (yet). */
+		if (store_dev == dev) {
+			pr_err("%pD: the store file is on the origin %pg itself\n",
+			       store_file, bdev);
+			return -EXDEV;
+		}
+	}
 	if (volsnap_origin_find(store_dev) || dev == store_dev)
 		return dev == store_dev ? -EINVAL : -EBUSY;
 
@@ -1089,7 +1102,8 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 		ret = -EXDEV;
 		goto close;
 	}
-	o->store = volsnap_store_open(store_dev, bdev, o->chunk_shift, o);
+	o->store = volsnap_store_open(store_dev, store_file, bdev,
+				      o->chunk_shift, o);
 	if (IS_ERR(o->store)) {
 		ret = PTR_ERR(o->store);
 		o->store = NULL;
@@ -1125,8 +1139,12 @@ int volsnap_origin_attach(dev_t dev, dev_t store_dev, unsigned int chunk_size)
 		volsnap_drain_queue(bdev_get_queue(bdev));
 
 	schedule_delayed_work(&poll_work, POLL_INTERVAL);
-	pr_info("%pg: attached, store %pg, chunk %u KiB\n", bdev,
-		o->store->dev.bdev, chunk_size >> 10);
+	if (store_file)
+		pr_info("%pg: attached, store file %pD on %pg, chunk %u KiB\n",
+			bdev, store_file, o->store->bdev, chunk_size >> 10);
+	else
+		pr_info("%pg: attached, store %pg, chunk %u KiB\n", bdev,
+			o->store->bdev, chunk_size >> 10);
 	return 0;
 
 close:
@@ -1265,7 +1283,7 @@ int volsnap_origin_detach(struct volsnap_origin *o, bool force)
 	ret = volsnap_store_release(o->store, o->bdev.bdev);
 	if (ret)
 		pr_warn("%pg: cannot mark store %pg clean: %d\n", o->bdev.bdev,
-			o->store->dev.bdev, ret);
+			o->store->bdev, ret);
 	pr_info("%pg: detached\n", o->bdev.bdev);
 	volsnap_store_close(o->store);
 	volsnap_bdev_close(&o->bdev);
@@ -1301,7 +1319,7 @@ static void poll_fn(struct work_struct *work)
 	}
 restart:
 	list_for_each_entry_safe(o, tmp, &origins, node) {
-		if (!bdev_gone(o->bdev.bdev) && !bdev_gone(o->store->dev.bdev))
+		if (!bdev_gone(o->bdev.bdev) && !bdev_gone(o->store->bdev))
 			continue;
 		pr_warn("%pg: %s disappeared: detaching\n", o->bdev.bdev,
 			bdev_gone(o->bdev.bdev) ? "origin" : "store");

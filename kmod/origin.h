@@ -231,7 +231,8 @@ static inline sector_t volsnap_chunk_sectors(const struct volsnap_origin *o)
 /* origin.c */
 struct volsnap_origin *volsnap_origin_find(dev_t dev);
 struct volsnap_origin *volsnap_origin_next(struct volsnap_origin *o);
-int volsnap_origin_attach(dev_t origin, dev_t store, unsigned int chunk_size);
+int volsnap_origin_attach(dev_t origin, dev_t store, struct file *store_file,
+			  unsigned int chunk_size);
 int volsnap_origin_detach(struct volsnap_origin *o, bool force);
 int volsnap_origin_freeze(struct volsnap_origin *o, const void *owner);
 int volsnap_origin_thaw(struct volsnap_origin *o);

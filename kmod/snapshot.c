@@ -174,7 +174,7 @@ void volsnap_image_read(struct volsnap_snapshot *s, struct bio *parent,
 				len += to_chunk_end(o, start + offset + len,
 						    end - offset - len);
 			bio_inc_remaining(parent);
-			submit_piece(s, parent, offset, len, o->store->dev.bdev,
+			submit_piece(s, parent, offset, len, o->store->bdev,
 				     volsnap_store_sector(o->store, store_chunk) +
 				     ((start + offset) & (volsnap_chunk_sectors(o) - 1)),
 				     false);

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The shadow store on a block device.
+ * The shadow store, on a block device or in a regular file (store-file.c).
  *
  * On-disk format, version 1 (all integers little-endian):
  *
- *   The device is cut into chunks of the origin's chunk size. Chunk 0
- *   holds the header in its first 4096 bytes; data chunk N is device
- *   chunk N + 1. Version 1 keeps the chunk map in memory only (snapshots
- *   do not survive a reboot); map_offset and map_len reserve its place
+ *   The device, or the file, is cut into chunks of the origin's chunk
+ *   size. Chunk 0 holds the header in its first 4096 bytes; on a device
+ *   data chunk N is device chunk N + 1. In a file the data chunks are the
+ *   file's chunks after the first whose blocks are contiguous on the
+ *   filesystem's device, in file order; a chunk whose blocks are not is
+ *   left unused, and data_chunks counts only the used ones. Version 1
+ *   keeps the chunk map in memory only (snapshots do not survive a
+ *   reboot); map_offset and map_len reserve its place
  *   on the device for a later version, and each map entry will carry a
  *   crc32c of its chunk for verification.
  *
@@ -52,7 +56,7 @@
 
 #define STORE_MAGIC		"VOLSNAPS"
 #define STORE_VERSION		1
-#define STORE_HEADER_SIZE	4096
+#define STORE_HEADER_SIZE	VOLSNAP_STORE_HEADER_SIZE
 #define STORE_STATE_CLEAN	0
 #define STORE_STATE_ACTIVE	1
 
@@ -84,7 +88,8 @@ static u32 header_csum(const struct store_header *h)
 
 static int header_io(struct volsnap_store *st, struct page *page, blk_opf_t opf)
 {
-	return volsnap_io_page(st->dev.bdev, 0, page, STORE_HEADER_SIZE, opf);
+	return volsnap_io_page(st->bdev, st->header_sector, page,
+			       STORE_HEADER_SIZE, opf);
 }
 
 /* Write the header with @state; the store's other fields come from @st. */
@@ -135,8 +140,8 @@ static int header_check(struct volsnap_store *st, struct block_device *origin)
 		goto out;
 	if (le64_to_cpu(h->origin_dev) != new_encode_dev(origin->bd_dev) ||
 	    le64_to_cpu(h->origin_sectors) != bdev_nr_sectors(origin)) {
-		pr_err("%pg carries a live header of origin %u:%u\n",
-		       st->dev.bdev,
+		pr_err("%pg%s carries a live header of origin %u:%u\n",
+		       st->bdev, st->file ? " (a file on it)" : "",
 		       MAJOR(new_decode_dev(le64_to_cpu(h->origin_dev))),
 		       MINOR(new_decode_dev(le64_to_cpu(h->origin_dev))));
 		ret = -EBUSY;
@@ -146,28 +151,61 @@ out:
 	return ret;
 }
 
+/* Open the store device @dev: one run of data chunks after the header. */
+static int store_dev_open(struct volsnap_store *st, dev_t dev, void *holder)
+{
+	u64 chunks;
+	int ret;
+
+	ret = volsnap_bdev_open(&st->dev, dev, true, holder);
+	if (ret)
+		return ret;
+	st->bdev = st->dev.bdev;
+	chunks = bdev_nr_sectors(st->bdev) >> st->chunk_shift;
+	st->nr_chunks = chunks ? chunks - 1 : 0;
+	st->nr_bits = st->nr_chunks;
+	st->header_sector = 0;
+	st->data_sector = 1ULL << st->chunk_shift;
+	return 0;
+}
+
+/* Undo store_dev_open() or volsnap_store_file_map(). */
+static void store_unmap(struct volsnap_store *st)
+{
+	if (st->file)
+		volsnap_store_file_unmap(st);
+	else
+		volsnap_bdev_close(&st->dev);
+}
+
 /**
- * volsnap_store_open() - open a block device as the store of an origin
- * @dev: the store device.
+ * volsnap_store_open() - open a block device or a file as an origin's store
+ * @dev: the store device, when @file is NULL.
+ * @file: a regular file for a file store (the store takes its own
+ *	reference), or NULL.
  * @origin: the origin it will serve.
  * @chunk_shift: log2 of the chunk size in sectors.
- * @holder: exclusive holder for the open.
+ * @holder: exclusive holder for the open of @dev.
  *
- * Checks the device, then writes an active header.
+ * Opens the device, or pins and maps the file (volsnap_store_file_map()),
+ * checks the device the store's I/O goes to, then writes an active
+ * header.
  *
  * Return: the store or an ERR_PTR(): -EINVAL the store is or overlaps the
  * origin or has larger logical blocks than it, -ELOOP it is stacked on
  * the origin or the origin on it (dm, md, a loop file), -EBUSY it is in
  * use or live for another origin, -ENOSPC it has no room for the header
- * and one data chunk, -EROFS it is a snapshot's image.
+ * and one data chunk, -EROFS it is a snapshot's image or read-only; for a
+ * file, the errors of volsnap_store_file_map() too.
  */
-struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
+struct volsnap_store *volsnap_store_open(dev_t dev, struct file *file,
+					 struct block_device *origin,
 					 unsigned int chunk_shift, void *holder)
 {
 	struct volsnap_store *st;
 	struct block_device *bdev;
 	sector_t start, end, ostart, oend;
-	u64 chunks;
+	u64 i;
 	int ret;
 
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
@@ -176,10 +214,17 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 	spin_lock_init(&st->lock);
 	st->chunk_shift = chunk_shift;
 
-	ret = volsnap_bdev_open(&st->dev, dev, true, holder);
+	if (file)
+		ret = volsnap_store_file_map(st, file);
+	else
+		ret = store_dev_open(st, dev, holder);
 	if (ret)
 		goto free;
-	bdev = st->dev.bdev;
+	bdev = st->bdev;
+	if (file && bdev_read_only(bdev)) {
+		ret = -EROFS;
+		goto close;
+	}
 	/* A writable image's writes go to its own origin's store. */
 	if (volsnap_is_image(bdev)) {
 		ret = -EROFS;
@@ -213,18 +258,19 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 		goto close;
 	}
 
-	chunks = bdev_nr_sectors(bdev) >> chunk_shift;
-	if (chunks < 2) {
+	if (!st->nr_chunks) {
 		ret = -ENOSPC;
 		goto close;
 	}
-	st->nr_chunks = chunks - 1;
-	st->bitmap = kvcalloc(BITS_TO_LONGS(st->nr_chunks), sizeof(long),
+	st->bitmap = kvcalloc(BITS_TO_LONGS(st->nr_bits), sizeof(long),
 			      GFP_KERNEL);
 	if (!st->bitmap) {
 		ret = -ENOMEM;
 		goto close;
 	}
+	/* The numbers between extents are never handed out. */
+	for (i = 1; i < st->nr_extents; i++)
+		__set_bit(st->extents[i].chunk - 1, st->bitmap);
 	get_random_bytes(st->uuid, sizeof(st->uuid));
 	st->attached_ns = ktime_get_real_ns();
 
@@ -239,7 +285,7 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct block_device *origin,
 free_bitmap:
 	kvfree(st->bitmap);
 close:
-	volsnap_bdev_close(&st->dev);
+	store_unmap(st);
 free:
 	kfree(st);
 	return ERR_PTR(ret);
@@ -252,7 +298,7 @@ free:
 void volsnap_store_close(struct volsnap_store *st)
 {
 	kvfree(st->bitmap);
-	volsnap_bdev_close(&st->dev);
+	store_unmap(st);
 	kfree(st);
 }
 
@@ -289,7 +335,8 @@ static unsigned int threshold_crossed(struct volsnap_store *st)
  * @chunk: the first chunk number, on success.
  *
  * Return: how many adjacent chunks from @chunk were taken (1 to @want),
- * or -ENOSPC when the store is full.
+ * all adjacent on the store's device too, or -ENOSPC when the store is
+ * full.
  */
 int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
 			    u64 *chunk)
@@ -299,14 +346,15 @@ int volsnap_store_alloc_run(struct volsnap_store *st, unsigned int want,
 	u64 used_now;
 
 	spin_lock(&st->lock);
-	bit = find_next_zero_bit(st->bitmap, st->nr_chunks, st->hint);
-	if (bit >= st->nr_chunks)
-		bit = find_first_zero_bit(st->bitmap, st->nr_chunks);
-	if (bit >= st->nr_chunks) {
+	bit = find_next_zero_bit(st->bitmap, st->nr_bits, st->hint);
+	if (bit >= st->nr_bits)
+		bit = find_first_zero_bit(st->bitmap, st->nr_bits);
+	if (bit >= st->nr_bits) {
 		spin_unlock(&st->lock);
 		return -ENOSPC;
 	}
-	end = find_next_bit(st->bitmap, min_t(u64, st->nr_chunks, bit + want),
+	/* Stops at the unused number after an extent's last chunk. */
+	end = find_next_bit(st->bitmap, min_t(u64, st->nr_bits, bit + want),
 			    bit);
 	bitmap_set(st->bitmap, bit, end - bit);
 	st->used += end - bit;
@@ -383,4 +431,33 @@ void volsnap_store_set_threshold(struct volsnap_store *st, unsigned int percent)
 unsigned int volsnap_store_threshold(struct volsnap_store *st)
 {
 	return READ_ONCE(st->threshold);
+}
+
+/**
+ * volsnap_store_map() - where a data chunk of a store with extents lies
+ * @st: the store, with @st->extents.
+ * @chunk: data chunk number, from volsnap_store_alloc_run().
+ *
+ * Called by volsnap_store_sector() for stores of more than one extent:
+ * a binary search of the extent table, which does not change while the
+ * store is open.
+ *
+ * Return: the chunk's first sector on @st->bdev.
+ */
+sector_t volsnap_store_map(const struct volsnap_store *st, u64 chunk)
+{
+	unsigned int lo = 0, hi = st->nr_extents, mid;
+	const struct volsnap_store_extent *e;
+
+	/* The last extent whose first chunk is <= @chunk. */
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (st->extents[mid].chunk <= chunk)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	e = &st->extents[lo];
+	WARN_ON_ONCE(chunk < e->chunk || chunk >= e->chunk + e->nr);
+	return e->sector + ((chunk - e->chunk) << st->chunk_shift);
 }

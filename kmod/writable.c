@@ -99,7 +99,7 @@ static int own_fill(struct volsnap_snapshot *s, u64 chunk, unsigned int sectors,
 	bio_put(bio);
 
 	if (!ret) {
-		bio = pages_bio(o->store->dev.bdev, s->wbuf, sectors,
+		bio = pages_bio(o->store->bdev, s->wbuf, sectors,
 				volsnap_store_sector(o->store, store_chunk),
 				REQ_OP_WRITE | REQ_SYNC);
 		ret = volsnap_io_wait(bio);
@@ -149,7 +149,7 @@ static int write_piece(struct volsnap_snapshot *s, struct bio *bio,
 		}
 	}
 
-	clone = bio_alloc_clone(o->store->dev.bdev, bio, GFP_NOIO, &write_bs);
+	clone = bio_alloc_clone(o->store->bdev, bio, GFP_NOIO, &write_bs);
 	bio_trim(clone, offset, sectors);
 	clone->bi_iter.bi_sector = volsnap_store_sector(o->store, store_chunk) +
 				   (sector & (volsnap_chunk_sectors(o) - 1));

@@ -265,8 +265,8 @@ static void check_model(const struct state *st)
 		if (r->nr_snapshots != o->n || st->ns[i] != o->n)
 			bad("%u:%u has %u snapshots (status %u), expected %u",
 			    r->major, r->minor, r->nr_snapshots, st->ns[i], o->n);
-		if (r->threshold > 100 || r->revert_id || r->pad2 || r->reserved[0])
-			bad("%u:%u: threshold %u, or revert, pad or reserved set",
+		if (r->threshold > 100 || r->revert_id || r->pad2)
+			bad("%u:%u: threshold %u, or revert or pad set",
 			    r->major, r->minor, r->threshold);
 		if (!r->origin_sectors || !r->store_chunks ||
 		    r->store_used > r->store_chunks ||
@@ -416,7 +416,8 @@ static const int doc_generic[] = { EPERM, EFAULT, EINVAL };
 static bool documented(unsigned long cmd, int err)
 {
 	static const int attach[] = { EBADF, ENOTBLK, EBUSY, EXDEV, ENOSPC,
-				      ENOMEM, EIO, EROFS, 0 };
+				      ENOMEM, EIO, EROFS, EISDIR, EOPNOTSUPP,
+				      ENODATA, ETXTBSY, 0 };
 	static const int detach[] = { ENODEV, EBUSY, 0 };
 	static const int create[] = { ENODEV, EMLINK, ETIMEDOUT, EBUSY, ENOMEM, 0 };
 	static const int delete[] = { ENODEV, ENOENT, EBUSY, 0 };
@@ -845,10 +846,12 @@ static void do_attach(enum fdkind ok, enum fdkind sk, bool mutate)
 		expect = EINVAL;
 	else if (oerr)
 		expect = oerr;
-	else if (serr)
+	else if (serr && sk != FD_REG)
 		expect = serr;
 	else if (morigin(odev) || is_mstore(odev))
 		expect = EBUSY;
+	else if (sk == FD_REG)
+		expect = EOPNOTSUPP;	/* a store file on /tmp: no block device */
 	else if (odev == sdev)
 		expect = EINVAL;
 	else if (morigin(sdev) || is_mstore(sdev))

@@ -106,7 +106,7 @@ quiet_detach "$ORIGIN"
 dmsetup remove vs-hold
 
 truncate -s 64M /tmp/vs-store.img
-expect_usage_or_errno "a regular file as store is refused (usage error or ENOTBLK)" ENOTBLK \
+expect_usage_or_errno "a store file on /tmp (no block device under it) is refused: EOPNOTSUPP" EOPNOTSUPP \
 	snapctl attach "$ORIGIN" --store /tmp/vs-store.img
 quiet_detach "$ORIGIN"
 expect_errno "a store path that does not exist: ENOENT" 1 ENOENT \

@@ -24,6 +24,12 @@
  *                                         file until SECONDS pass ("ok") or
  *                                         a read fails (its errno name, or
  *                                         "EOF" for a read of 0 bytes)
+ *   _vsdata holds FILE START LEN GEN      FILE (a device or a store file,
+ *                                         read whole) holds, somewhere,
+ *                                         the stamp of generation GEN of
+ *                                         every sector of [START,
+ *                                         START+LEN); print "ok" or how
+ *                                         many are missing
  *   _vsdata nocap CMD [ARGS]              run CMD as root without
  *                                         CAP_SYS_ADMIN (dropped from the
  *                                         bounding set too, so exec does not
@@ -80,6 +86,7 @@ static int bad_usage(void)
 		"       _vsdata try-write DEV\n"
 		"       _vsdata churn DEV START LEN SECONDS GEN0\n"
 		"       _vsdata hold DEV START LEN SECONDS\n"
+		"       _vsdata holds FILE START LEN GEN\n"
 		"       _vsdata nocap CMD [ARGS]\n"
 		"       _vsdata nobody CMD [ARGS]\n");
 	return 2;
@@ -339,6 +346,47 @@ fail:
 	return 127;
 }
 
+/*
+ * Does @path hold, at any place, the stamp of @gen of every sector of
+ * [@start, @start + @len)? (A shadow store holds copies of origin
+ * sectors, stamped with their origin offsets, wherever it put them.)
+ */
+static int cmd_holds(const char *path, u64 start, u64 len, u32 gen)
+{
+	u64 first = start >> STAMP_SHIFT, n = len >> STAMP_SHIFT, missing = 0, i;
+	unsigned char *seen = calloc(n ? n : 1, 1);
+	char *buf = stamp_alloc(STAMP_IO_MAX);
+	struct stamp_found f;
+	int fd = open_dev(path, O_RDONLY);
+	ssize_t got, off;
+
+	if (fd < 0 || !seen || !buf)
+		return 1;
+	while ((got = read(fd, buf, STAMP_IO_MAX)) > 0) {
+		for (off = 0; off + STAMP_SECTOR <= got; off += STAMP_SECTOR) {
+			stamp_decode(buf + off, seed(), &f);
+			if (f.kind == STAMP_OK && f.gen == gen &&
+			    f.sector >= first && f.sector < first + n)
+				seen[f.sector - first] = 1;
+		}
+	}
+	if (got < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		missing += !seen[i];
+	if (missing)
+		printf("%llu of %llu sectors missing\n",
+		       (unsigned long long)missing, (unsigned long long)n);
+	else
+		printf("ok\n");
+	close(fd);
+	free(buf);
+	free(seen);
+	return missing ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	u64 start, len;
@@ -369,6 +417,8 @@ int main(int argc, char **argv)
 		}
 		return cmd_verify(argv[2], start, len, gen);
 	}
+	if (!strcmp(cmd, "holds") && argc == 6)
+		return cmd_holds(argv[2], start, len, strtoul(argv[5], NULL, 0));
 	if (!strcmp(cmd, "hold") && argc == 6)
 		return cmd_hold(argv[2], start, len, strtoul(argv[5], NULL, 0));
 	if (!strcmp(cmd, "churn") && argc == 7)

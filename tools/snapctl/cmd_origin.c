@@ -9,6 +9,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -23,6 +24,31 @@ static const struct errmsg attach_errors[] = {
 	{ ELOOP, "the store is stacked on the origin (a dm, md or loop device "
 		 "over it), so its writes would change the origin: use another store" },
 	{ ENOTBLK, "not a block device" },
+	{ 0, NULL },
+};
+
+/* Refusals of a store file, by the module's errno. */
+static const struct errmsg file_store_errors[] = {
+	{ ENODATA, "has holes or unwritten (preallocated, never written) "
+		   "blocks, which the module cannot map: write it in full (dd "
+		   "conv=notrunc from /dev/zero), or let snapctl create it with "
+		   "--store-size" },
+	{ EOPNOTSUPP, "its filesystem cannot map file blocks to a device for "
+		      "good (tmpfs, btrfs, f2fs, network filesystems): put the "
+		      "store file on ext4 or xfs, or use a block device" },
+	{ EXDEV, "is on the origin itself: a store file must be on another "
+		 "filesystem (a store on the origin is not supported yet)" },
+	{ ETXTBSY, "in use as swap or as the store of another origin" },
+	{ EINVAL, "refused by the module: its size must be a multiple of the "
+		  "filesystem block, --chunk-size at least one block, and its "
+		  "first 4 KiB contiguous on disk (see dmesg)" },
+	{ ENOSPC, "too small for the store header and one chunk: use a larger "
+		  "file or a smaller --chunk-size" },
+	{ EROFS, "its filesystem is read-only" },
+	{ ELOOP, "its filesystem is stacked on the origin (a dm, md or loop "
+		 "device over it), so its writes would change the origin" },
+	{ EBUSY, "the origin is already attached, or the file's filesystem is "
+		 "on an attached origin" },
 	{ 0, NULL },
 };
 
@@ -241,6 +267,113 @@ static void attach_error(int err, int fd, const char *origin, const char *store,
 		  "(see its message in dmesg)");
 }
 
+/*
+ * Create the store file @path of @size bytes (rounded up to the
+ * filesystem block): preallocated, then written with zeros in full, since
+ * the module cannot map unwritten blocks, and synced.
+ * Return: its descriptor, or -1 after a message (nothing is left behind).
+ */
+static int create_store_file(const char *path, unsigned long long size)
+{
+	static char zeros[1 << 20];
+	unsigned long long off, bs;
+	struct stat st;
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		errx_errno(errno, "%s: cannot create the store file", path);
+		return -1;
+	}
+	if (fstat(fd, &st))
+		goto fail;
+	bs = st.st_blksize > 0 ? (unsigned long long)st.st_blksize : 4096;
+	size = (size + bs - 1) / bs * bs;
+	/* Contiguous blocks where the filesystem can; zeros write them anyway. */
+	err = posix_fallocate(fd, 0, size);
+	if (err) {
+		errno = err;
+		goto fail;
+	}
+	for (off = 0; off < size; off += n) {
+		n = pwrite(fd, zeros, size - off < sizeof(zeros) ?
+			   size - off : sizeof(zeros), off);
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			goto fail;
+		}
+	}
+	if (fsync(fd))
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	unlink(path);
+	errx_errno(err, "%s: cannot create a %llu-byte store file", path, size);
+	return -1;
+}
+
+/*
+ * Open the --store argument: a block device, or a regular file (created
+ * with @size when it does not exist and @size is not 0; *@created then).
+ * Return: its descriptor, or -1 after a message.
+ */
+static int open_store(const char *path, unsigned long long size, dev_t *devno,
+		      bool *is_file, bool *created)
+{
+	struct stat st;
+	int fd;
+
+	*is_file = *created = false;
+	if (stat(path, &st)) {
+		if (errno != ENOENT || !size) {
+			errx_errno(errno, errno == ENOENT ? "%s: no such device or "
+				   "file (--store-size SIZE creates a store file)" :
+				   "%s", path);
+			return -1;
+		}
+		fd = create_store_file(path, size);
+		if (fd < 0 || fstat(fd, &st)) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		*is_file = *created = true;
+		*devno = st.st_dev;
+		return fd;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errx_errno(EISDIR, "%s: a directory: give the path of a store file "
+			   "or device", path);
+		return -1;
+	}
+	if (S_ISBLK(st.st_mode) && size) {
+		errx_errno(EINVAL, "%s: --store-size is for a store file, not a "
+			   "device", path);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && size) {
+		errx_errno(EEXIST, "%s: --store-size only creates a new store file: "
+			   "attach without it to use this one as it is", path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		errx_errno(ENOTBLK, "%s: neither a block device nor a regular file",
+			   path);
+		return -1;
+	}
+	*is_file = S_ISREG(st.st_mode);
+	*devno = *is_file ? st.st_dev : st.st_rdev;
+	/* The module writes a file store through its filesystem's device. */
+	fd = open(path, (*is_file ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		errx_errno(errno, "%s", path);
+	return fd;
+}
+
 /* Open a block device argument read-only for VOLSNAP_IOC_ATTACH. */
 static int open_dev(const char *path, dev_t *devno)
 {
@@ -259,6 +392,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "store",      required_argument, NULL, 's' },
 		{ "chunk-size", required_argument, NULL, 'c' },
+		{ "store-size", required_argument, NULL, 'S' },
 		{ "force",      no_argument,       NULL, 'f' },
 		{ "threshold",  required_argument, NULL, 't' },
 		{ "help",       no_argument,       NULL, 'h' },
@@ -267,14 +401,14 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	struct volsnap_attach at = { 0 };
 	const char *threshold = NULL;
 	unsigned int pct = 0;
-	const char *origin, *store = NULL, *chunk = NULL;
-	unsigned long long size = VOLSNAP_CHUNK_DEFAULT;
+	const char *origin, *store = NULL, *chunk = NULL, *store_size = NULL;
+	unsigned long long size = VOLSNAP_CHUNK_DEFAULT, ssize = 0;
 	char *oname, *sname, sizebuf[32];
+	bool force = false, is_file, created;
 	int c, fd, ofd, sfd, ret;
-	bool force = false;
-	dev_t odev, sdev;
+	dev_t odev, sdev, other;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "s:c:ft:", longopts)) != -1) {
+	while ((c = cmd_getopt(cmd, argc, argv, "s:c:S:ft:", longopts)) != -1) {
 		switch (c) {
 		case 'f':
 			force = true;
@@ -290,6 +424,9 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		case 'c':
 			chunk = optarg;
 			break;
+		case 'S':
+			store_size = optarg;
+			break;
 		}
 	}
 	if (cmd_nargs(cmd, argc, argv, 1, 1))
@@ -304,11 +441,13 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 					 "need a power of two from 4K to 1M", chunk);
 		at.chunk_size = size;
 	}
+	if (store_size && (parse_size(store_size, &ssize) || !ssize))
+		return cmd_usage(cmd, "invalid store size '%s'", store_size);
 
 	ofd = open_dev(origin, &odev);
 	if (ofd < 0)
 		return EXIT_FAIL;
-	sfd = open_dev(store, &sdev);
+	sfd = open_store(store, ssize, &sdev, &is_file, &created);
 	if (sfd < 0) {
 		close(ofd);
 		return EXIT_FAIL;
@@ -317,7 +456,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 	at.store_fd = sfd;
 
 	fd = ctl_open();
-	ret = check_store(store, sfd, odev, sdev, force);
+	ret = created ? 0 : check_store(store, sfd, odev, is_file ? 0 : sdev, force);
 	if (ret) {
 		close(fd);
 		close(sfd);
@@ -325,7 +464,16 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		return ret;
 	}
 	ret = ctl_ioctl(fd, VOLSNAP_IOC_ATTACH, &at);
-	if (ret == -ENOSPC) {
+	if (ret == -EBUSY && is_file && store_header(sfd, odev, &other) == 2) {
+		errx_errno(EBUSY, "%s: holds the live volsnap store of origin %u:%u, "
+			   "not cleanly detached: detach that origin, or zero the "
+			   "file's first 4 KiB to reuse it", store, major(other),
+			   minor(other));
+	} else if (ret && is_file) {
+		ctl_error(ret, store, file_store_errors, "cannot attach this store file");
+		if (created)
+			unlink(store);
+	} else if (ret == -ENOSPC) {
 		ctl_error(ret, store, NULL, "too small for the store header and one "
 			  "chunk: use a larger store or a smaller --chunk-size");
 	} else if (ret == -EBUSY || ret == -EINVAL) {
@@ -334,10 +482,10 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 		ctl_error(ret, origin, attach_errors, "cannot attach");
 	} else {
 		oname = dev_name(odev);
-		sname = dev_name(sdev);
+		sname = is_file ? xstrdup(store) : dev_name(sdev);
 		format_size(size, sizebuf, sizeof(sizebuf));
-		printf("attached %s (store %s, chunk size %s)\n", oname, sname,
-		       sizebuf);
+		printf("attached %s (store %s%s, chunk size %s)\n", oname,
+		       is_file ? "file " : "", sname, sizebuf);
 		free(oname);
 		free(sname);
 		ret = threshold ? origin_set_threshold(fd, odev, pct) : 0;
@@ -354,7 +502,7 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 const struct command cmd_attach = {
 	.name = "attach",
 	.fn = do_attach,
-	.args = "ORIGIN --store STORE [--chunk-size SIZE] [--threshold PCT] [--force]",
+	.args = "ORIGIN --store STORE [--store-size SIZE] [--chunk-size SIZE] [--threshold PCT] [--force]",
 	.summary = "start tracking ORIGIN, preserving overwritten data on STORE",
 	.help =
 	"Start tracking ORIGIN, a block device that may be mounted and in use.\n"
@@ -364,8 +512,21 @@ const struct command cmd_attach = {
 	"or another signature libblkid knows (swap, RAID, LVM, ...) is refused\n"
 	"unless --force is given.\n"
 	"\n"
+	"STORE may be a regular file on another ext2/3/4 or xfs filesystem\n"
+	"(not ORIGIN's own; not tmpfs, btrfs, f2fs: refused). With\n"
+	"--store-size a missing file is created (mode 0600): preallocated, then\n"
+	"written with zeros in full, since the module cannot use holes or\n"
+	"unwritten preallocated blocks. An existing file is used as it is (it\n"
+	"must be written in full); --store-size with an existing file is\n"
+	"refused. While attached the file is pinned like a swap file: writes,\n"
+	"truncation and fallocate by others fail with ETXTBSY. Growing the\n"
+	"file on demand is not done yet.\n"
+	"\n"
 	"Options:\n"
-	"  -s, --store STORE       the shadow store block device (required)\n"
+	"  -s, --store STORE       the shadow store: a block device or a file\n"
+	"                          (required)\n"
+	"  -S, --store-size SIZE   create STORE as a file of SIZE bytes (K, M,\n"
+	"                          G suffixes) when it does not exist\n"
 	"  -c, --chunk-size SIZE   the copy-on-write unit: a power of two from\n"
 	"                          4K to 1M (default 64K); bytes, or K or M\n"
 	"                          for KiB or MiB, any case\n"

@@ -19,6 +19,7 @@ static const char *const feature_names[64] = {
 	[4] = "diff",		/* VOLSNAP_FEAT_DIFF */
 	[5] = "revert",		/* VOLSNAP_FEAT_REVERT */
 	[6] = "writable",	/* VOLSNAP_FEAT_WRITABLE */
+	[7] = "file-store",	/* VOLSNAP_FEAT_FILE_STORE */
 	[8] = "events",		/* VOLSNAP_FEAT_EVENTS */
 };
 

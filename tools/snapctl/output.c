@@ -14,7 +14,10 @@
  * and list shows an origin without snapshots as one row whose snapshot
  * columns are empty.
  */
+#define _GNU_SOURCE	/* nftw()'s FTW_ACTIONRETVAL, asprintf() */
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,7 +47,8 @@ static const struct colinfo infos[] = {
 	[COL_MOUNTPOINT] = { "MOUNTPOINT", 0.1, SCOLS_FL_TRUNC, SCOLS_JSON_STRING, false,
 			     "where the origin is mounted" },
 	[COL_STORE] = { "STORE", 0.1, 0, SCOLS_JSON_STRING, false,
-			"the origin's store device" },
+			"the origin's store: a device, or a file (its path, or its\n"
+			"filesystem's device and inode number)" },
 	[COL_CHUNK_SIZE] = { "CHUNK_SIZE", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, false,
 			     "copy-on-write unit" },
 	[COL_STORE_SIZE] = { "STORE_SIZE", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, false,
@@ -416,13 +420,70 @@ void json_string(const char *s)
 	putchar('"');
 }
 
+/* What store_file_path() looks for, and how far. */
+static struct {
+	dev_t dev;
+	ino_t ino;
+	unsigned int visited;
+	char *found;
+} want_file;
+
+#define STORE_FILE_DEPTH	4	/* directories below the mount point */
+#define STORE_FILE_VISITS	20000	/* entries looked at, at most */
+
+static int store_file_visit(const char *path, const struct stat *st, int type,
+			    struct FTW *ftw)
+{
+	if (type == FTW_F && st->st_dev == want_file.dev &&
+	    st->st_ino == want_file.ino) {
+		want_file.found = xstrdup(path);
+		return FTW_STOP;
+	}
+	if (++want_file.visited >= STORE_FILE_VISITS)
+		return FTW_STOP;
+	if (type == FTW_D && ftw->level >= STORE_FILE_DEPTH)
+		return FTW_SKIP_SUBTREE;
+	return FTW_CONTINUE;
+}
+
+/*
+ * The path of a store file: the module reports its filesystem's device
+ * and its inode number; look for it near the top of where that
+ * filesystem is mounted (a bounded search), else "DEV inode N".
+ */
+static char *store_file_path(dev_t dev, unsigned long long ino)
+{
+	char *mnt = dev_mountpoint(dev), *name, *ret;
+
+	want_file.dev = dev;
+	want_file.ino = ino;
+	want_file.visited = 0;
+	want_file.found = NULL;
+	if (mnt)
+		nftw(mnt, store_file_visit, 16,
+		     FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
+	free(mnt);
+	if (want_file.found)
+		return want_file.found;
+	name = dev_name(dev);
+	if (asprintf(&ret, "%s inode %llu", name, ino) < 0)
+		oom();
+	free(name);
+	return ret;
+}
+
 /* Fill @o for the origin @devno; probes only what the columns show. */
 void origin_row_init(struct origin_row *o, dev_t devno,
 		     const struct volsnap_origin_info *info)
 {
 	o->info = *info;
 	o->name = dev_name(devno);
-	o->store = dev_name(makedev(info->store_major, info->store_minor));
+	if ((info->state & VOLSNAP_ORIGIN_STORE_FILE) && output_has_column(COL_STORE))
+		o->store = store_file_path(makedev(info->store_major,
+						   info->store_minor),
+					   info->store_ino);
+	else
+		o->store = dev_name(makedev(info->store_major, info->store_minor));
 	o->fstype = output_has_column(COL_FSTYPE) ? dev_fstype(o->name) : NULL;
 	o->mountpoint = output_has_column(COL_MOUNTPOINT) ?
 			dev_mountpoint(devno) : NULL;

@@ -42,6 +42,7 @@ const char *errno_name(int err)
 		{ ENAMETOOLONG, "ENAMETOOLONG" }, { EMFILE, "EMFILE" },
 		{ ENFILE, "ENFILE" }, { EISDIR, "EISDIR" },
 		{ ENOMEDIUM, "ENOMEDIUM" }, { EMEDIUMTYPE, "EMEDIUMTYPE" },
+		{ ENODATA, "ENODATA" }, { ETXTBSY, "ETXTBSY" },
 	};
 	size_t i;
 

@@ -66,6 +66,8 @@ struct volsnap_features {
 #define VOLSNAP_FEAT_REVERT	(1ULL << 5)
 /** VOLSNAP_FEAT_WRITABLE - writable snapshot images */
 #define VOLSNAP_FEAT_WRITABLE	(1ULL << 6)
+/** VOLSNAP_FEAT_FILE_STORE - attach takes a regular file as the store */
+#define VOLSNAP_FEAT_FILE_STORE	(1ULL << 7)
 /** VOLSNAP_FEAT_EVENTS - events read from the control device; %VOLSNAP_IOC_ORIGIN_SET */
 #define VOLSNAP_FEAT_EVENTS	(1ULL << 8)
 
@@ -81,8 +83,23 @@ struct volsnap_features {
  * @flags: in: must be zero.
  * @origin_fd: in: an open file descriptor of the origin block device
  *	(any access mode; the origin may be mounted).
- * @store_fd: in: an open file descriptor of the store block device; the
- *	module opens it exclusively for as long as the origin is attached.
+ * @store_fd: in: an open file descriptor of the store: a block device,
+ *	which the module opens exclusively for as long as the origin is
+ *	attached; or (%VOLSNAP_FEAT_FILE_STORE) a regular file open for
+ *	writing, on a filesystem other than the origin's, whose blocks the
+ *	filesystem can map and keeps in place (ext2/3/4, xfs). The file
+ *	must be fully written (no holes, no fallocated but unwritten
+ *	blocks), a multiple of the filesystem block in size, with room for
+ *	the header chunk and one data chunk; the chunk size must be at
+ *	least the filesystem block. The module pins it as swapon does
+ *	(writes, truncation and fallocate by others fail with ETXTBSY until
+ *	detach), maps its blocks once, and writes the store straight to the
+ *	filesystem's device. Errors for a file: -EISDIR a directory,
+ *	-EOPNOTSUPP its filesystem cannot map blocks, -ENODATA a hole or
+ *	unwritten blocks, -EXDEV it is on the origin itself, -ETXTBSY it is
+ *	swap or another origin's store, -EBADF not open for writing,
+ *	-ENOSPC too small, -EINVAL a size or chunk size the filesystem
+ *	block does not divide (the kernel log says which).
  * @chunk_size: in: copy-on-write unit in bytes, a power of two from
  *	%VOLSNAP_CHUNK_MIN to %VOLSNAP_CHUNK_MAX, or 0 for
  *	%VOLSNAP_CHUNK_DEFAULT.
@@ -212,12 +229,15 @@ struct volsnap_delete {
 #define VOLSNAP_ORIGIN_TIMED_OUT	(1U << 1)
 /** VOLSNAP_ORIGIN_REVERTING - origin state: claimed by a revert, not finished */
 #define VOLSNAP_ORIGIN_REVERTING	(1U << 2)
+/** VOLSNAP_ORIGIN_STORE_FILE - origin state: the store is a regular file */
+#define VOLSNAP_ORIGIN_STORE_FILE	(1U << 3)
 
 /**
  * struct volsnap_origin_info - state of one attached origin
  * @major: the origin's device number, major part.
  * @minor: the origin's device number, minor part.
- * @store_major: the store's device number, major part.
+ * @store_major: the store's device number, major part (a file store:
+ *	the device of its filesystem).
  * @store_minor: the store's device number, minor part.
  * @chunk_size: copy-on-write unit in bytes.
  * @state: VOLSNAP_ORIGIN_* bits.
@@ -232,7 +252,8 @@ struct volsnap_delete {
  * @revert_id: with %VOLSNAP_ORIGIN_REVERTING, the snapshot being written
  *	back to the origin; zero otherwise.
  * @pad2: zero.
- * @reserved: zero.
+ * @store_ino: with %VOLSNAP_ORIGIN_STORE_FILE, the store file's inode
+ *	number on that filesystem; zero otherwise.
  */
 struct volsnap_origin_info {
 	__u32 major;
@@ -248,7 +269,7 @@ struct volsnap_origin_info {
 	__u32 threshold;
 	__u32 revert_id;
 	__u32 pad2;
-	__u64 reserved[1];
+	__u64 store_ino;
 };
 
 /** VOLSNAP_SNAP_INVALID - snapshot state: its image can no longer be read */
