@@ -47,16 +47,22 @@ static bool fs_keeps_blocks(struct super_block *sb)
 	return false;
 }
 
-/* Pin @inode as swapon does: -ETXTBSY if swap or another store has it. */
+/*
+ * Pin @inode as swapon does: -ETXTBSY if swap or another store has it.
+ * Direct I/O that passed its checks before the flag was set is waited
+ * for: it could otherwise land on the blocks after they are mapped.
+ */
 static int file_pin(struct inode *inode)
 {
 	int ret = 0;
 
 	inode_lock(inode);
-	if (IS_SWAPFILE(inode))
+	if (IS_SWAPFILE(inode)) {
 		ret = -ETXTBSY;
-	else
+	} else {
 		inode->i_flags |= S_SWAPFILE;
+		inode_dio_wait(inode);
+	}
 	inode_unlock(inode);
 	return ret;
 }
@@ -67,6 +73,12 @@ static void file_unpin(struct inode *inode)
 	inode->i_flags &= ~S_SWAPFILE;
 	inode_unlock(inode);
 }
+
+/*
+ * At most this many extents (24 MiB of table): a file more fragmented is
+ * refused rather than costing the kernel memory in proportion.
+ */
+#define STORE_FILE_MAX_EXTENTS	(1U << 20)
 
 /* Append data chunks at @sector to the table: the last run, or a new one. */
 static int extent_add(struct volsnap_store *st, unsigned int *room,
@@ -80,8 +92,14 @@ static int extent_add(struct volsnap_store *st, unsigned int *room,
 		goto added;
 	}
 	if (st->nr_extents == *room) {
+		if (*room >= STORE_FILE_MAX_EXTENTS) {
+			pr_err("%pD: more than %u extents: defragment it or make a new one\n",
+			       st->file, STORE_FILE_MAX_EXTENTS);
+			return -E2BIG;
+		}
 		*room = max(16U, *room * 2);
-		bigger = kvmalloc_array(*room, sizeof(*bigger), GFP_KERNEL);
+		bigger = kvmalloc_array(*room, sizeof(*bigger),
+					GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!bigger)
 			return -ENOMEM;
 		if (st->extents)
@@ -120,7 +138,7 @@ static int chunk_map(struct volsnap_store *st, struct inode *inode, u64 fc,
 		if (ret)
 			return ret;
 		if (!block) {
-			pr_err("%pD: no written block at byte %llu: the file has a hole or unwritten (preallocated) blocks; write it in full\n",
+			pr_err("%pD: no block mapped at byte %llu: a hole, unwritten (preallocated) blocks, or blocks the filesystem will not map (xfs reflink or realtime); write it in full\n",
 			       st->file, (fc * per + i) << inode->i_blkbits);
 			return -ENODATA;
 		}
@@ -148,7 +166,7 @@ static int header_map(struct volsnap_store *st, struct inode *inode)
 		if (ret)
 			return ret;
 		if (!block) {
-			pr_err("%pD: no written block at byte %llu: the file has a hole or unwritten (preallocated) blocks; write it in full\n",
+			pr_err("%pD: no block mapped at byte %llu: a hole, unwritten (preallocated) blocks, or blocks the filesystem will not map (xfs reflink or realtime); write it in full\n",
 			       st->file, (u64)i << inode->i_blkbits);
 			return -ENODATA;
 		}
@@ -175,8 +193,10 @@ static int header_map(struct volsnap_store *st, struct inode *inode)
  * Context: process context, may sleep; one bmap() per filesystem block.
  * Return: 0 or -EOPNOTSUPP the filesystem has no block device, cannot
  * map blocks (tmpfs, btrfs) or may move them (anything but ext2/3/4 and
- * xfs), -ETXTBSY the file is swap or another store,
- * -EBADF it is not open for writing, -ENODATA it has a hole or unwritten
+ * xfs), or the file is encrypted or DAX, -ETXTBSY the file is swap or
+ * another store, -EBADF it is not open for writing, -EPERM it is
+ * immutable or append-only, -E2BIG it has more than
+ * STORE_FILE_MAX_EXTENTS extents, -ENODATA it has a hole or unwritten
  * blocks, -EINVAL its size is not a multiple of the filesystem block, the
  * chunk is smaller than a block, or the header's 4096 bytes are not
  * contiguous, -ENOSPC it has no room for the header and one data chunk,
@@ -201,6 +221,15 @@ int volsnap_store_file_map(struct volsnap_store *st, struct file *file)
 	}
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
+	/* Its blocks would hold plain text, or change behind the flag. */
+	if (IS_ENCRYPTED(inode) || IS_DAX(inode)) {
+		pr_err("%pD: an encrypted or DAX file cannot hold a store\n", file);
+		return -EOPNOTSUPP;
+	}
+	if (IS_IMMUTABLE(inode) || IS_APPEND(inode)) {
+		pr_err("%pD: immutable or append-only\n", file);
+		return -EPERM;
+	}
 	if (SECTOR_SIZE << st->chunk_shift < i_blocksize(inode)) {
 		pr_err("%pD: chunk smaller than the filesystem block (%u bytes)\n",
 		       file, i_blocksize(inode));

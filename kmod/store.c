@@ -178,6 +178,42 @@ static void store_unmap(struct volsnap_store *st)
 		volsnap_bdev_close(&st->dev);
 }
 
+/*
+ * Can @bdev, where a store's I/O goes, serve @origin? 0, -EROFS a
+ * snapshot's image (a writable image's writes go to its own origin's
+ * store) or, for a @file store, read-only, -EINVAL it overlaps the origin
+ * or has larger logical blocks, -ELOOP stacked on one another.
+ */
+static int store_dev_check(struct block_device *bdev,
+			   struct block_device *origin, bool file)
+{
+	sector_t start, end, ostart, oend;
+
+	if ((file && bdev_read_only(bdev)) || volsnap_is_image(bdev))
+		return -EROFS;
+	/* Same disk: the sector ranges must not meet. */
+	if (bdev->bd_disk == origin->bd_disk) {
+		start = bdev->bd_start_sect;
+		end = start + bdev_nr_sectors(bdev);
+		ostart = origin->bd_start_sect;
+		oend = ostart + bdev_nr_sectors(origin);
+		if (start < oend && ostart < end)
+			return -EINVAL;
+	}
+	/*
+	 * Stacked on one another (dm, md, a loop file): the store's writes,
+	 * even its header's, would change the origin, or the origin's the
+	 * store. Checked before anything is written.
+	 */
+	if (volsnap_bdev_reaches(bdev, origin) ||
+	    volsnap_bdev_reaches(origin, bdev))
+		return -ELOOP;
+	/* Copies and image reads are aligned to the origin's blocks. */
+	if (bdev_logical_block_size(bdev) > bdev_logical_block_size(origin))
+		return -EINVAL;
+	return 0;
+}
+
 /**
  * volsnap_store_open() - open a block device or a file as an origin's store
  * @dev: the store device, when @file is NULL.
@@ -204,7 +240,6 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct file *file,
 {
 	struct volsnap_store *st;
 	struct block_device *bdev;
-	sector_t start, end, ostart, oend;
 	u64 i;
 	int ret;
 
@@ -214,48 +249,21 @@ struct volsnap_store *volsnap_store_open(dev_t dev, struct file *file,
 	spin_lock_init(&st->lock);
 	st->chunk_shift = chunk_shift;
 
-	if (file)
-		ret = volsnap_store_file_map(st, file);
-	else
+	if (file) {
+		/* Refused before the file is pinned, written back and mapped. */
+		bdev = file_inode(file)->i_sb->s_bdev;
+		ret = bdev ? store_dev_check(bdev, origin, true) : 0;
+		if (!ret)
+			ret = volsnap_store_file_map(st, file);
+		if (ret)
+			goto free;
+	} else {
 		ret = store_dev_open(st, dev, holder);
-	if (ret)
-		goto free;
-	bdev = st->bdev;
-	if (file && bdev_read_only(bdev)) {
-		ret = -EROFS;
-		goto close;
-	}
-	/* A writable image's writes go to its own origin's store. */
-	if (volsnap_is_image(bdev)) {
-		ret = -EROFS;
-		goto close;
-	}
-
-	/* Same disk: the sector ranges must not meet. */
-	if (bdev->bd_disk == origin->bd_disk) {
-		start = bdev->bd_start_sect;
-		end = start + bdev_nr_sectors(bdev);
-		ostart = origin->bd_start_sect;
-		oend = ostart + bdev_nr_sectors(origin);
-		if (start < oend && ostart < end) {
-			ret = -EINVAL;
+		if (ret)
+			goto free;
+		ret = store_dev_check(st->bdev, origin, false);
+		if (ret)
 			goto close;
-		}
-	}
-	/*
-	 * Stacked on one another (dm, md, a loop file): the store's writes,
-	 * even its header's, would change the origin, or the origin's the
-	 * store. Checked before anything is written.
-	 */
-	if (volsnap_bdev_reaches(bdev, origin) ||
-	    volsnap_bdev_reaches(origin, bdev)) {
-		ret = -ELOOP;
-		goto close;
-	}
-	/* Copies and image reads are aligned to the origin's blocks. */
-	if (bdev_logical_block_size(bdev) > bdev_logical_block_size(origin)) {
-		ret = -EINVAL;
-		goto close;
 	}
 
 	if (!st->nr_chunks) {
@@ -312,6 +320,12 @@ void volsnap_store_close(struct volsnap_store *st)
 int volsnap_store_release(struct volsnap_store *st, struct block_device *origin)
 {
 	return header_write(st, origin, STORE_STATE_CLEAN);
+}
+
+/* How far below the threshold use must fall before the next event. */
+static u64 threshold_margin(const struct volsnap_store *st)
+{
+	return max_t(u64, 1, div_u64(st->nr_chunks, 100));
 }
 
 /*
@@ -378,8 +392,12 @@ void volsnap_store_free(struct volsnap_store *st, u64 chunk)
 	spin_lock(&st->lock);
 	if (!WARN_ON_ONCE(!__test_and_clear_bit(chunk, st->bitmap)))
 		st->used--;
-	/* Below the threshold again: the next rise is reported. */
-	if (st->used < st->threshold_chunks)
+	/*
+	 * Well below the threshold again (1% of the store, one chunk at
+	 * least): the next rise is reported. Not at the first chunk below,
+	 * or copies taken and given back around it would send a stream.
+	 */
+	if (st->above && st->used + threshold_margin(st) <= st->threshold_chunks)
 		st->above = false;
 	spin_unlock(&st->lock);
 }
@@ -442,7 +460,9 @@ unsigned int volsnap_store_threshold(struct volsnap_store *st)
  * a binary search of the extent table, which does not change while the
  * store is open.
  *
- * Return: the chunk's first sector on @st->bdev.
+ * Return: the chunk's first sector on @st->bdev; for a number no extent
+ * holds (a bug), the device's end, where the bio fails instead of writing
+ * someone else's blocks.
  */
 sector_t volsnap_store_map(const struct volsnap_store *st, u64 chunk)
 {
@@ -458,6 +478,8 @@ sector_t volsnap_store_map(const struct volsnap_store *st, u64 chunk)
 			hi = mid;
 	}
 	e = &st->extents[lo];
-	WARN_ON_ONCE(chunk < e->chunk || chunk >= e->chunk + e->nr);
+	/* Not in an extent: a sector past the device's end fails the bio. */
+	if (WARN_ON_ONCE(chunk < e->chunk || chunk >= e->chunk + e->nr))
+		return bdev_nr_sectors(st->bdev);
 	return e->sector + ((chunk - e->chunk) << st->chunk_shift);
 }

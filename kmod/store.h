@@ -63,7 +63,8 @@ struct volsnap_store_extent {
  * @hint: where the next search for a free chunk starts.
  * @threshold: fill level in percent at which @full is called, 0 never.
  * @threshold_chunks: @threshold as chunks in use (0 with none).
- * @above: @used reached @threshold_chunks and has not fallen below since.
+ * @above: @used reached @threshold_chunks and has not fallen 1% of the
+ *	store below it since.
  * @full: called, outside @lock, when @used rises to @threshold_chunks;
  *	from any context the allocation is made in (it must not sleep).
  * @full_data: @full's argument.

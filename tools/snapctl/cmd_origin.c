@@ -39,6 +39,9 @@ static const struct errmsg file_store_errors[] = {
 	{ EXDEV, "is on the origin itself: a store file must be on another "
 		 "filesystem (a store on the origin is not supported yet)" },
 	{ ETXTBSY, "in use as swap or as the store of another origin" },
+	{ EPERM, "immutable or append-only (chattr -i -a)" },
+	{ E2BIG, "more than a million extents: defragment it (e4defrag, "
+		 "xfs_fsr) or let snapctl create a new one with --store-size" },
 	{ EINVAL, "refused by the module: its size must be a multiple of the "
 		  "filesystem block, --chunk-size at least one block, and its "
 		  "first 4 KiB contiguous on disk (see dmesg)" },
@@ -324,7 +327,7 @@ fail:
 static int open_store(const char *path, unsigned long long size, dev_t *devno,
 		      bool *is_file, bool *created)
 {
-	struct stat st;
+	struct stat st, now;
 	int fd;
 
 	*is_file = *created = false;
@@ -368,9 +371,17 @@ static int open_store(const char *path, unsigned long long size, dev_t *devno,
 	*is_file = S_ISREG(st.st_mode);
 	*devno = *is_file ? st.st_dev : st.st_rdev;
 	/* The module writes a file store through its filesystem's device. */
-	fd = open(path, (*is_file ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
+	fd = open(path, (*is_file ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		errx_errno(errno, "%s", path);
+		return -1;
+	}
+	/* Still what was checked above (not replaced in between). */
+	if (fstat(fd, &now) || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+		errx_errno(EAGAIN, "%s: changed while it was opened", path);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
