@@ -971,8 +971,8 @@ static void do_create(int slot, bool mutate)
 		c.flags = VOLSNAP_CREATE_FROZEN;
 	if (mutate && chance(25)) {
 		switch (rnd(5)) {
-		case 0:
-			c.flags |= 1U << rnd(32);
+		case 0:	/* a bit CREATE does not know (not FROZEN, WRITABLE) */
+			c.flags |= 1U << (2 + rnd(30));
 			break;
 		case 1:
 			poison(&c.pad, sizeof(c.pad));
@@ -989,7 +989,8 @@ static void do_create(int slot, bool mutate)
 		}
 	}
 	frozen = c.flags & VOLSNAP_CREATE_FROZEN;
-	bad_fields = (c.flags & ~VOLSNAP_CREATE_FROZEN) || c.pad || c.id ||
+	bad_fields = (c.flags & ~(VOLSNAP_CREATE_FROZEN | VOLSNAP_CREATE_WRITABLE)) ||
+		     c.pad || c.id ||
 		     c.image_index || c.image_major || c.image_minor ||
 		     c.hold_ns || nonzero(c.reserved, sizeof(c.reserved));
 	if (!readable(w))
