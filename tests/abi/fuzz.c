@@ -1848,7 +1848,12 @@ TEST(fuzz)
 		if (F.ctl[i] >= 0)
 			close(F.ctl[i]);
 	n = vs_detach_all(F.ctl[0]);
-	EXPECT_EQ((int)F.nm, n);
+	EXPECT_EQ((int)F.nm, n) {
+		for (i = 0; i < F.nm; i++)
+			TH_LOG("the model has %u:%u attached", major(F.m[i].dev),
+			       minor(F.m[i].dev));
+		system("dmesg | grep -i 'volsnap' | tail -20");
+	}
 	vs_param_set("max_snapshots", F.old_max > 0 ? F.old_max : 64);
 	vs_param_set("hold_limit_ms", F.old_hold > 0 ? F.old_hold : 10000);
 	close(F.ctl[0]);

@@ -198,8 +198,12 @@ int vs_detach_all(int ctl)
 		c.major = infos[i].major;
 		c.minor = infos[i].minor;
 		c.flags = VOLSNAP_DETACH_FORCE;
-		if (!do_ioctl(ctl, VOLSNAP_IOC_DETACH, &c))
+		ret = do_ioctl(ctl, VOLSNAP_IOC_DETACH, &c);
+		if (!ret)
 			done++;
+		else
+			printf("# detach --force %u:%u: %s\n", c.major, c.minor,
+			       strerror(-ret));
 	}
 	return done;
 }

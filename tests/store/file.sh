@@ -27,7 +27,8 @@
 # fallocated but unwritten file (ENODATA), a file on the origin's own
 # filesystem (EXDEV), a directory (EISDIR), a file on tmpfs (EOPNOTSUPP),
 # the store file of another attached origin (ETXTBSY), a file carrying
-# the live header of another origin (EBUSY). status names the
+# the live header of another origin (EBUSY), an immutable file (EPERM),
+# a file in use as swap (ETXTBSY, and swap keeps it pinned). status names the
 # store file by its path. Detach and rmmod are clean.
 # shellcheck shell=dash
 . ../lib/common.sh
@@ -97,7 +98,7 @@ busy() {
 }
 
 fresh_start
-tap_plan 37
+tap_plan 40
 mkdir -p $EMNT $XMNT $TMNT
 
 # --- ext4 with a fragmented store file --------------------------------
@@ -159,6 +160,24 @@ check "after detach, the header says clean (state 0) and the file is writable" \
 is "the filler between the store's extents is unchanged" \
 	"$(md5sum < $EMNT/filler)" "$sum_before"
 rm $EMNT/filler
+xfs_io -c "chattr +i" $EMNT/store
+expect_errno "an immutable file: EPERM" 1 EPERM \
+	snapctl attach "$ORIGIN" --store $EMNT/store
+xfs_io -r -c "chattr -i" $EMNT/store
+# A swap file is pinned by swap: refused, and still pinned afterwards.
+xfs_io -f -c "pwrite -q 0 4m" $EMNT/swap
+chmod 600 $EMNT/swap
+if mkswap $EMNT/swap > /dev/null 2>&1 && swapon $EMNT/swap 2> /dev/null; then
+	expect_errno "a file in use as swap: ETXTBSY" 1 ETXTBSY \
+		snapctl attach "$ORIGIN" --store $EMNT/swap --force
+	busy "and swap keeps it pinned: writing it still fails" \
+		dd if=/dev/zero of=$EMNT/swap bs=4k count=1 conv=notrunc
+	swapoff $EMNT/swap
+else
+	skip "a file in use as swap: ETXTBSY" "no swap in this kernel"
+	skip "and swap keeps it pinned" "no swap in this kernel"
+fi
+rm -f $EMNT/swap
 
 # Refusals with the ext4 filesystem at hand.
 expect_errno "a missing file without --store-size: ENOENT" 1 ENOENT \
