@@ -286,9 +286,11 @@ def build_initramfs(k, tests, env, tag):
         copy_with_libs(os.path.join(CACHE, "guest-tools", "root", rel), root, dst)
     if any(n in PG_TESTS for n, _ in tests):
         copy_postgresql(root)
-    # The writers snapctl ships, where 'make install' puts them.
+    # The writers snapctl ships, where 'make install' puts them (PREFIX
+    # /usr/local): not /usr/lib, which tour/packages installs the .deb
+    # into (and removes again).
     shutil.copytree(os.path.join(TOP, "tools/writers"),
-                    os.path.join(root, "usr/lib/volsnap/writers"))
+                    os.path.join(root, "usr/local/lib/volsnap/writers"))
     # tour/packages: the packages and the module DKMS built for this kernel.
     if any(n == PACKAGES_TEST for n, _ in tests):
         os.makedirs(os.path.join(root, "debs"))

@@ -264,7 +264,7 @@ is "no writer ran" "$(log)" ""
 # 11. the default directory, with the shipped writers
 reset
 mkdir -p /etc/volsnap/writers.d
-ln -s /usr/lib/volsnap/writers/10-sync /etc/volsnap/writers.d/
+ln -s /usr/local/lib/volsnap/writers/10-sync /etc/volsnap/writers.d/
 cp "$W/20-b" /etc/volsnap/writers.d/
 check "create with the default directory and the shipped 10-sync" \
 	snapctl create "$A"

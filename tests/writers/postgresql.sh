@@ -102,7 +102,7 @@ VOLSNAP_PG_RUNDIR=/tmp/pg-run
 VOLSNAP_PG_ARCHIVE_CLEANUP="echo cleanup-up-to"
 EOC
 export VOLSNAP_PG_CONF=/tmp/pg-writer.conf
-ln -sf /usr/lib/volsnap/writers/50-postgresql "$WD/"
+ln -sf /usr/local/lib/volsnap/writers/50-postgresql "$WD/"
 
 # A writer after it that fails at freeze: abort ends the backup.
 # shellcheck disable=SC2016  # the writer's $1
