@@ -78,7 +78,7 @@ static void file_unpin(struct inode *inode)
  * At most this many extents (24 MiB of table): a file more fragmented is
  * refused rather than costing the kernel memory in proportion.
  */
-#define STORE_FILE_MAX_EXTENTS	(1U << 20)
+#define STORE_FILE_MAX_EXTENTS	(1024U * 1024)
 
 /* Append data chunks at @sector to the table: the last run, or a new one. */
 static int extent_add(struct volsnap_store *st, unsigned int *room,

@@ -513,7 +513,8 @@ static int do_attach(const struct command *cmd, int argc, char **argv)
 const struct command cmd_attach = {
 	.name = "attach",
 	.fn = do_attach,
-	.args = "ORIGIN --store STORE [--store-size SIZE] [--chunk-size SIZE] [--threshold PCT] [--force]",
+	.args = "ORIGIN --store STORE [--store-size SIZE] [--chunk-size SIZE] "
+		"[--threshold PCT] [--force]",
 	.summary = "start tracking ORIGIN, preserving overwritten data on STORE",
 	.help =
 	"Start tracking ORIGIN, a block device that may be mounted and in use.\n"

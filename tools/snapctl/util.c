@@ -315,7 +315,7 @@ double now(void)
 
 /* Start a progress line for @total bytes of @what, shown on a terminal. */
 void progress_start(struct progress *p, const char *what,
-			   unsigned long long total)
+		    unsigned long long total)
 {
 	p->on = isatty(STDERR_FILENO);
 	p->what = what;
